@@ -1,0 +1,479 @@
+#include <actorproc/actor/worker.hpp>
+
+#include <actorproc/wire/blocking_io.hpp>
+
+#include <kj/exception.h>
+
+#include <poll.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <memory>
+
+namespace actorproc {
+namespace detail {
+namespace {
+
+using namespace std::chrono_literals;
+using clock = std::chrono::steady_clock;
+
+// The worker's own output buffer per channel. A send beyond it waits for the
+// socket (backpressure) up to its timeout.
+constexpr std::size_t output_limit = 1 << 20;
+// Flush early once this much is buffered, to overlap writing with the reader.
+constexpr std::size_t flush_threshold = 64 * 1024;
+// Messages that arrive while a request() waits are kept up to this many bytes.
+constexpr std::size_t stash_limit = 16 << 20;
+// How long the final exit announcement may take to leave.
+constexpr auto exit_flush_timeout = 1000ms;
+
+// One socket the worker reads and writes: its mailbox (to the node) or a
+// direct channel to a peer actor.
+struct channel {
+  uint64_t peer = 0;  // 0: the mailbox
+  unique_fd fd;
+  wire::frame_decoder in;
+  wire::frame_writer out;
+  bool closed = false;
+
+  channel(uint64_t p, unique_fd f, const wire::limits& lim) : peer(p), fd(std::move(f)), in(lim) {}
+};
+
+class worker_loop final : public context {
+ public:
+  worker_loop(const process::launch_request& request, unique_fd mailbox, std::vector<unique_fd> extras,
+              const wire::limits& lim)
+      : context(request.id, request.name, request.args, std::move(extras)), limits_(lim) {
+    channels_.push_back(std::make_unique<channel>(0, std::move(mailbox), lim));
+  }
+
+  int run(const entry_table& actors, const std::string& type) {
+    const actor_factory* factory = actors.find(type);
+    if (factory == nullptr) return fail_launch("no actor type '" + type + "' is registered in this program");
+    try {
+      actor_ = (*factory)(*this);
+    } catch (const std::exception& e) {
+      return fail_launch(std::string("constructor threw: ") + e.what());
+    } catch (const kj::Exception& e) {
+      return fail_launch(std::string("constructor threw: ") + e.getDescription().cStr());
+    }
+    send_system([](schema::System::Builder s) { s.setReady(); });
+
+    while (!stopping_) step();
+
+    try {
+      actor_.reset();  // its destructor may still send
+    } catch (...) {
+    }
+    announce_exit();
+    return status_;
+  }
+
+  void stop() override {
+    stopping_ = true;
+    reason_ = exit_reason::normal();
+  }
+
+  void monitor(actor_ref who) override {
+    send_system([&](schema::System::Builder s) { s.setMonitor(who.id); });
+  }
+
+ protected:
+  expected<void> post(wire::envelope_builder& out, std::chrono::milliseconds timeout) override {
+    channel& ch = route(out.envelope().getTo());
+    if (auto room = make_room(ch, timeout); !room) return room;
+    ch.out.append(out.message());
+    if (ch.out.size() >= flush_threshold) flush(ch);
+    return {};
+  }
+
+  expected<wire::frame_ptr> call(actor_ref to, wire::envelope_builder& out, std::chrono::milliseconds timeout) override {
+    auto deadline = clock::now() + timeout;
+    uint64_t correlation = next_correlation_++;
+    out.address(to.id, id(), correlation);
+    channel& ch = route(to.id);
+    if (auto room = make_room(ch, timeout); !room) return room.error();
+    ch.out.append(out.message());
+    return await_answer(ch, correlation, deadline);
+  }
+
+  void respond(wire::envelope_builder& out) override {
+    if (current_correlation_ == 0 || replied_) return;
+    replied_ = true;
+    out.address(current_sender_, id(), current_correlation_);
+    reply_channel().out.append(out.message());
+  }
+
+ private:
+  // One turn of the loop: handle one buffered frame, or wait for input.
+  void step() {
+    if (!stash_.empty()) {
+      auto [peer, frame] = std::move(stash_.front());
+      stash_.pop_front();
+      stash_bytes_ -= frame->words().size() * sizeof(capnp::word);
+      handle(frame->words(), find_channel(peer));
+      return;
+    }
+    for (std::size_t i = 0; i < channels_.size(); ++i) {
+      channel& ch = *channels_[i];
+      std::optional<kj::ArrayPtr<const capnp::word>> frame;
+      if (!next_frame(ch, frame)) return;
+      if (frame) {
+        ch.in.hold();
+        handle(*frame, &ch);
+        ch.in.release();
+        return;
+      }
+    }
+    wait_for_input(-1ms);
+  }
+
+  // False if the stream is broken (the worker is then stopping).
+  bool next_frame(channel& ch, std::optional<kj::ArrayPtr<const capnp::word>>& frame) {
+    try {
+      frame = ch.in.next();
+      return true;
+    } catch (const wire::protocol_error& e) {
+      protocol_failure(ch, e.what());
+      return false;
+    }
+  }
+
+  // Flushes every channel, then blocks until one is readable (or the timeout).
+  void wait_for_input(std::chrono::milliseconds timeout) {
+    std::vector<pollfd> fds;
+    for (auto& ch : channels_) {
+      short events = POLLIN;
+      if (flush(*ch) == wire::flush_status::would_block) events |= POLLOUT;
+      fds.push_back({ch->fd.get(), events, 0});
+    }
+    int n = ::poll(fds.data(), fds.size(), static_cast<int>(timeout.count()));
+    if (n <= 0) return;
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+      if (fds[i].revents == 0) continue;
+      channel& ch = *channels_[i];
+      if (fds[i].revents & POLLOUT) flush(ch);
+      if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) read(ch);
+    }
+    drop_closed_channels();
+  }
+
+  void read(channel& ch) {
+    wire::read_status status;
+    try {
+      status = ch.in.read_from(ch.fd.get());
+    } catch (const wire::protocol_error& e) {
+      protocol_failure(ch, e.what());
+      return;
+    }
+    switch (status) {
+      case wire::read_status::data:
+      case wire::read_status::would_block: return;
+      case wire::read_status::truncated:
+        if (ch.peer != 0) break;
+        protocol_failure(ch, "the node closed the mailbox in the middle of a frame");
+        return;
+      case wire::read_status::end_of_stream:
+      case wire::read_status::failed: break;
+    }
+    if (ch.peer == 0) {
+      // The node is gone (or closed our mailbox): nobody is left to serve.
+      stopping_ = true;
+      reason_ = exit_reason::shutdown();
+    }
+    ch.closed = true;
+  }
+
+  void drop_closed_channels() {
+    for (std::size_t i = 1; i < channels_.size();) {
+      if (channels_[i]->closed && channels_[i]->in.buffered_bytes() == 0) {
+        channels_.erase(channels_.begin() + static_cast<std::ptrdiff_t>(i));
+      } else {
+        ++i;
+      }
+    }
+  }
+
+  void handle(kj::ArrayPtr<const capnp::word> frame, channel* origin) {
+    if (origin == nullptr) origin = channels_[0].get();
+    std::optional<wire::envelope_reader> env;
+    try {
+      env.emplace(frame, limits_);
+    } catch (const wire::protocol_error& e) {
+      protocol_failure(*origin, e.what());
+      return;
+    }
+    auto envelope = env->get();
+    std::vector<unique_fd> fds;
+    for (unsigned i = 0; i < envelope.getFdCount(); ++i) fds.push_back(origin->in.take_fd());
+
+    switch (envelope.which()) {
+      case schema::Envelope::USER: dispatch(envelope, *origin); break;
+      case schema::Envelope::SYSTEM: handle_system(envelope.getSystem(), std::move(fds)); break;
+      default: break;  // a late answer to a request that timed out: nobody waits for it
+    }
+  }
+
+  void dispatch(schema::Envelope::Reader envelope, channel& origin) {
+    current_sender_ = envelope.getFrom();
+    current_correlation_ = envelope.getCorrelation();
+    current_channel_ = origin.peer;
+    replied_ = false;
+    auto payload = envelope.getUser();
+    try {
+      if (!actor_->dispatch(payload.getTypeId(), payload.getBody(), *this)) {
+        std::string what = "actor '" + name() + "' has no handler for schema type " + hex(payload.getTypeId());
+        if (current_correlation_ != 0) {
+          fail_current(errc::unhandled_message, what);
+        } else {
+          log(what + "; one-way message dropped");
+        }
+      } else if (current_correlation_ != 0 && !replied_) {
+        fail_current(errc::no_reply, "actor '" + name() + "' returned from a request handler without replying");
+      }
+    } catch (const std::exception& e) {
+      crash(e.what());
+    } catch (const kj::Exception& e) {
+      crash(e.getDescription().cStr());
+    } catch (...) {
+      crash("an exception of unknown type");
+    }
+    current_correlation_ = 0;
+  }
+
+  void handle_system(schema::System::Reader system, std::vector<unique_fd> fds) {
+    switch (system.which()) {
+      case schema::System::STOP:
+        stopping_ = true;
+        reason_ = wire::read_exit_reason(system.getStop());
+        break;
+      case schema::System::HEARTBEAT: {
+        uint64_t beat = system.getHeartbeat();
+        send_system([&](schema::System::Builder s) { s.setHeartbeat(beat); });
+        break;
+      }
+      case schema::System::DOWN: {
+        auto down = system.getDown();
+        try {
+          actor_->down({down.getActor()}, wire::read_exit_reason(down.getReason()), *this);
+        } catch (const std::exception& e) {
+          crash(e.what());
+        }
+        break;
+      }
+      case schema::System::PEER:
+        if (!fds.empty()) channels_.push_back(std::make_unique<channel>(system.getPeer(), std::move(fds[0]), limits_));
+        break;
+      default: break;
+    }
+  }
+
+  // Waits for the answer to `correlation`, keeping every other message for later.
+  expected<wire::frame_ptr> await_answer(channel& sent_on, uint64_t correlation, clock::time_point deadline) {
+    uint64_t sent_to_peer = sent_on.peer;
+    for (;;) {
+      for (auto& ch : channels_) {
+        std::optional<kj::ArrayPtr<const capnp::word>> frame;
+        while (next_frame(*ch, frame) && frame) {
+          auto answer = take_if_answer(*frame, *ch, correlation);
+          if (answer) return std::move(*answer);
+        }
+        if (stopping_ && reason_.what == exit_reason::kind::protocol_error) {
+          return error(errc::protocol_error, "the mailbox is broken");
+        }
+      }
+      if (stash_bytes_ > stash_limit) {
+        return error(errc::mailbox_full, "more than " + std::to_string(stash_limit) +
+                                             " bytes of messages arrived while waiting for an answer");
+      }
+      channel* target = find_channel(sent_to_peer);
+      if (target == nullptr || target->closed) {
+        return error(errc::actor_down, sent_to_peer ? "the direct channel to the actor closed" : "the node is gone");
+      }
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+      if (left.count() <= 0) return error(errc::timeout, "no answer from actor within the timeout");
+      wait_for_input(left);
+    }
+  }
+
+  // The answer to `correlation` if `frame` is it; otherwise the frame is stashed.
+  std::optional<expected<wire::frame_ptr>> take_if_answer(kj::ArrayPtr<const capnp::word> frame, channel& ch,
+                                                          uint64_t correlation) {
+    try {
+      wire::envelope_reader env(frame, limits_);
+      auto kind = env.get().which();
+      bool answer = (kind == schema::Envelope::RESPONSE || kind == schema::Envelope::FAILURE) &&
+                    env.get().getCorrelation() == correlation;
+      if (!answer) {
+        stash_bytes_ += frame.size() * sizeof(capnp::word);
+        stash_.emplace_back(ch.peer, std::make_unique<wire::owned_frame>(frame, limits_));
+        return std::nullopt;
+      }
+      if (kind == schema::Envelope::RESPONSE) return expected<wire::frame_ptr>(std::make_unique<wire::owned_frame>(frame, limits_));
+      auto failure = env.get().getFailure();
+      std::optional<exit_reason> why;
+      if (failure.hasReason()) why = wire::read_exit_reason(failure.getReason());
+      return expected<wire::frame_ptr>(error(static_cast<errc>(failure.getCode()), failure.getMessage(), why));
+    } catch (const wire::protocol_error& e) {
+      protocol_failure(ch, e.what());
+      return expected<wire::frame_ptr>(error(errc::protocol_error, e.what()));
+    }
+  }
+
+  expected<void> make_room(channel& ch, std::chrono::milliseconds timeout) {
+    if (ch.out.size() < output_limit) return {};
+    auto deadline = clock::now() + timeout;
+    while (ch.out.size() >= output_limit) {
+      if (flush(ch) == wire::flush_status::failed) return error(errc::actor_down, "the channel is closed");
+      if (ch.out.size() < output_limit) break;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+      if (left.count() <= 0 || wire::poll_one(ch.fd.get(), POLLOUT, left) == 0) {
+        return error(errc::mailbox_full, "the output buffer stayed full for the whole send timeout");
+      }
+    }
+    return {};
+  }
+
+  wire::flush_status flush(channel& ch) {
+    if (ch.out.empty()) return wire::flush_status::done;
+    auto status = ch.out.flush(ch.fd.get());
+    if (status == wire::flush_status::failed) {
+      ch.out.clear();
+      ch.closed = true;
+    }
+    return status;
+  }
+
+  channel& route(uint64_t to) {
+    channel* direct = find_channel(to);
+    return (direct != nullptr && !direct->closed) ? *direct : *channels_[0];
+  }
+  channel* find_channel(uint64_t peer) {
+    for (auto& ch : channels_) {
+      if (ch->peer == peer) return ch.get();
+    }
+    return nullptr;
+  }
+  channel& reply_channel() {
+    channel* ch = find_channel(current_channel_);
+    return (ch != nullptr && !ch->closed) ? *ch : *channels_[0];
+  }
+
+  template <class Fill>
+  void send_system(Fill&& fill) {
+    wire::envelope_builder out;
+    out.address(0, id(), 0);
+    fill(out.envelope().initSystem());
+    channels_[0]->out.append(out.message());  // system messages are never refused
+  }
+
+  void fail_current(errc code, const std::string& what) {
+    wire::envelope_builder out;
+    out.address(current_sender_, id(), current_correlation_);
+    auto failure = out.envelope().initFailure();
+    failure.setCode(static_cast<uint16_t>(code));
+    failure.setMessage(what);
+    reply_channel().out.append(out.message());
+    replied_ = true;
+  }
+
+  void crash(const std::string& what) {
+    if (current_correlation_ != 0 && !replied_) fail_current(errc::handler_exception, what);
+    log("handler threw: " + what);
+    stopping_ = true;
+    reason_ = exit_reason::because(exit_reason::kind::exception, what);
+    status_ = worker_status::exception;
+  }
+
+  void protocol_failure(channel& ch, const std::string& what) {
+    if (ch.peer != 0) {
+      log("closing the direct channel to actor " + std::to_string(ch.peer) + ": " + what);
+      ch.closed = true;
+      return;
+    }
+    log("protocol error on the mailbox: " + what);
+    stopping_ = true;
+    reason_ = exit_reason::because(exit_reason::kind::protocol_error, what);
+    status_ = worker_status::protocol_error;
+  }
+
+  int fail_launch(const std::string& what) {
+    log(what);
+    reason_ = exit_reason::because(exit_reason::kind::launch_failed, what);
+    announce_exit();
+    return worker_status::launch_failed;
+  }
+
+  void announce_exit() {
+    send_system([&](schema::System::Builder s) { wire::write_exit_reason(s.initExit(), reason_); });
+    for (auto& ch : channels_) wire::flush_blocking(ch->fd.get(), ch->out, exit_flush_timeout);
+  }
+
+  void log(const std::string& what) const {
+    std::fprintf(stderr, "actorproc: actor '%s' (id %llu): %s\n", name().c_str(), static_cast<unsigned long long>(id()),
+                 what.c_str());
+  }
+  static std::string hex(uint64_t v) {
+    char text[24];
+    std::snprintf(text, sizeof text, "0x%016llx", static_cast<unsigned long long>(v));
+    return text;
+  }
+
+  wire::limits limits_;
+  std::vector<std::unique_ptr<channel>> channels_;  // [0] is the mailbox
+  std::unique_ptr<behavior> actor_;
+  std::deque<std::pair<uint64_t, wire::frame_ptr>> stash_;
+  std::size_t stash_bytes_ = 0;
+  uint64_t next_correlation_ = 1;
+  uint64_t current_channel_ = 0;
+  bool replied_ = false;
+  bool stopping_ = false;
+  exit_reason reason_;
+  int status_ = 0;
+};
+
+} // namespace
+
+int run_worker(const entry_table& actors, const process::launch_request& request, unique_fd mailbox,
+               std::vector<unique_fd> extra_fds, const wire::limits& limits) {
+  std::string title = "ap:" + request.name;
+  ::prctl(PR_SET_NAME, title.c_str());
+  worker_loop loop(request, std::move(mailbox), std::move(extra_fds), limits);
+  int status = loop.run(actors, request.actor_type);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  return status;
+}
+
+} // namespace detail
+
+std::optional<int> run_if_worker(const entry_table& actors, int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], process::worker_switch) != 0) return std::nullopt;
+  process::launch_request request;
+  request.method = start_method::exec;
+  pid_t node_pid = -1;
+  std::size_t extra = 0;
+  int i = 2;
+  if (i < argc) request.actor_type = argv[i++];
+  for (; i + 1 < argc; i += 2) {
+    std::string_view key = argv[i];
+    if (key == "--") break;
+    if (key == "--actorproc-id") request.id = std::strtoull(argv[i + 1], nullptr, 10);
+    if (key == "--actorproc-name") request.name = argv[i + 1];
+    if (key == "--actorproc-node") node_pid = static_cast<pid_t>(std::atoi(argv[i + 1]));
+    if (key == "--actorproc-fds") extra = std::strtoull(argv[i + 1], nullptr, 10);
+  }
+  if (i < argc && std::string_view(argv[i]) == "--") ++i;
+  for (; i < argc; ++i) request.args.emplace_back(argv[i]);
+  // PR_SET_PDEATHSIG survives exec; re-check that the node did not die before it was set.
+  if (node_pid > 0 && ::getppid() != node_pid) return 1;
+
+  std::vector<unique_fd> extra_fds;
+  for (std::size_t k = 0; k < extra; ++k) extra_fds.emplace_back(process::exec_mailbox_fd + 1 + static_cast<int>(k));
+  return detail::run_worker(actors, request, unique_fd(process::exec_mailbox_fd), std::move(extra_fds));
+}
+
+} // namespace actorproc

@@ -1,0 +1,118 @@
+#pragma once
+// context: what a handler can do, inside a worker process.
+//
+// A worker is one actor in its own process, running a single-threaded loop: it
+// reads envelopes from its mailbox socket and calls the actor's handler for each
+// message type, one at a time. The context passed to a handler sends messages,
+// makes requests, replies to the request being handled, and stops the actor.
+//
+//   struct counter {
+//     using handles = actorproc::handles<Add, Get>;
+//     int64_t total = 0;
+//     void on(Add::Reader m) { total += m.getBy(); }
+//     void on(Get::Reader, actorproc::context& ctx) {
+//       ctx.reply<Count>([&](Count::Builder r) { r.setValue(total); });
+//     }
+//   };
+//
+// Semantics:
+// - send() is asynchronous and ordered per destination. It blocks only while the
+//   worker's own output buffer is full (bounded), up to the send timeout, then
+//   fails with mailbox_full.
+// - request() blocks this actor until the answer comes or the timeout passes.
+//   Other messages that arrive meanwhile are kept (bounded) and handled after
+//   the current handler returns, in arrival order. WARNING: two actors that
+//   request each other synchronously deadlock until one request times out.
+// - A request whose handler returns without reply() is answered with `no_reply`.
+// - An exception escaping a handler answers the current request with
+//   `handler_exception`, then the actor exits with reason `exception` ("let it
+//   crash": its supervisor decides what happens next).
+
+#include <actorproc/actor/actor_ref.hpp>
+#include <actorproc/base/expected.hpp>
+#include <actorproc/base/unique_fd.hpp>
+#include <actorproc/wire/envelope.hpp>
+#include <actorproc/wire/message.hpp>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace actorproc {
+
+/// The default deadline of request() and of a send into a full buffer.
+inline constexpr std::chrono::milliseconds default_timeout{5000};
+
+/// A fill function for messages without fields: send<Ping>(to).
+struct no_fields {
+  template <class Builder>
+  void operator()(Builder) const {}
+};
+
+class context {
+ public:
+  virtual ~context() = default;
+
+  uint64_t id() const { return id_; }
+  actor_ref self() const { return {id_}; }
+  const std::string& name() const { return name_; }
+  /// Arguments given at spawn.
+  const std::vector<std::string>& args() const { return args_; }
+  /// Descriptors given at spawn (spawn_options::fds), in order.
+  std::vector<unique_fd>& inherited_fds() { return inherited_fds_; }
+  /// Who sent the message being handled (id 0: the node).
+  actor_ref sender() const { return {current_sender_}; }
+  /// True while handling a request (a reply is expected).
+  bool is_request() const { return current_correlation_ != 0; }
+
+  template <class M, class Fill = no_fields>
+  expected<void> send(actor_ref to, Fill&& fill = {}, std::chrono::milliseconds timeout = default_timeout) {
+    wire::envelope_builder out;
+    out.address(to.id, id_, 0);
+    fill(out.init_user<M>());
+    return post(out, timeout);
+  }
+
+  template <class M, class R, class Fill = no_fields>
+  expected<message<R>> request(actor_ref to, Fill&& fill = {}, std::chrono::milliseconds timeout = default_timeout) {
+    wire::envelope_builder out;
+    fill(out.init_user<M>());
+    auto answer = call(to, out, timeout);
+    if (!answer) return answer.error();
+    return message<R>::from(std::move(*answer));
+  }
+
+  /// Answers the request being handled. A second reply, or a reply to a
+  /// one-way message, is ignored.
+  template <class R, class Fill = no_fields>
+  void reply(Fill&& fill = {}) {
+    wire::envelope_builder out;
+    fill(out.init_response<R>());
+    respond(out);
+  }
+
+  /// Exits with reason normal once the current handler returns.
+  virtual void stop() = 0;
+  /// Asks the node to tell this actor (the actor's on_down) when `who` exits.
+  virtual void monitor(actor_ref who) = 0;
+
+ protected:
+  context(uint64_t id, std::string name, std::vector<std::string> args, std::vector<unique_fd> fds)
+      : id_(id), name_(std::move(name)), args_(std::move(args)), inherited_fds_(std::move(fds)) {}
+
+  virtual expected<void> post(wire::envelope_builder& out, std::chrono::milliseconds timeout) = 0;
+  virtual expected<wire::frame_ptr> call(actor_ref to, wire::envelope_builder& out,
+                                         std::chrono::milliseconds timeout) = 0;
+  virtual void respond(wire::envelope_builder& out) = 0;
+
+  uint64_t current_sender_ = 0;
+  uint64_t current_correlation_ = 0;
+
+ private:
+  uint64_t id_;
+  std::string name_;
+  std::vector<std::string> args_;
+  std::vector<unique_fd> inherited_fds_;
+};
+
+} // namespace actorproc

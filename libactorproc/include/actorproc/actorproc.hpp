@@ -1,0 +1,17 @@
+#pragma once
+// libactorproc: actors that are OS processes, supervised, talking Cap'n Proto.
+//
+// Start here:
+// - actor/entry_table.hpp: how an actor type is written and registered;
+// - actor/context.hpp: what a handler can do inside its worker process;
+// - node/node.hpp: the host process, spawning and process hygiene;
+// - node/actor_handle.hpp: sending, requesting, stopping, joining, monitoring;
+// - base/exit_reason.hpp, base/error.hpp: outcomes as values.
+
+#include <actorproc/actor/entry_table.hpp>
+#include <actorproc/actor/worker.hpp>
+#include <actorproc/base/error.hpp>
+#include <actorproc/base/exit_reason.hpp>
+#include <actorproc/base/expected.hpp>
+#include <actorproc/node/actor_handle.hpp>
+#include <actorproc/node/node.hpp>

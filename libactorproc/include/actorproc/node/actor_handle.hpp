@@ -1,0 +1,103 @@
+#pragma once
+// actor_handle: the node's reference to one actor process.
+//
+// A handle is a cheap, copyable reference, like an Erlang pid: copies refer to
+// the same actor, and dropping every handle does not stop the actor (the node
+// owns the process and stops it when the node is destroyed). All operations are
+// thread-safe and none of them hangs:
+// - send() waits only while the actor's mailbox is full, up to its timeout, then
+//   fails with mailbox_full. Messages from one thread arrive in order.
+// - request() answers with the reply, or with an error: timeout, actor_down
+//   (with the exit reason, as soon as the actor dies, not at the timeout),
+//   type_mismatch, unhandled_message, handler_exception, no_reply.
+// - stop() asks the actor to finish; after `grace` the node sends SIGTERM, after
+//   `grace` again SIGKILL. join() waits for the exit and returns its reason.
+//
+// WARNING: monitor callbacks run on the node's reactor thread; keep them short
+// and never block in them on another actor of the same node.
+
+#include <actorproc/actor/actor_ref.hpp>
+#include <actorproc/actor/context.hpp>
+#include <actorproc/base/expected.hpp>
+#include <actorproc/wire/envelope.hpp>
+#include <actorproc/wire/message.hpp>
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace actorproc {
+
+namespace detail {
+struct link;
+}
+
+/// Counters of one actor, as seen by the node.
+struct actor_stats {
+  uint64_t messages_in = 0;   // frames the node wrote to it
+  uint64_t messages_out = 0;  // frames the node read from it
+  std::size_t mailbox_bytes = 0;  // bytes waiting in its node-side mailbox
+};
+
+class actor_handle {
+ public:
+  actor_handle() = default;
+  explicit actor_handle(std::shared_ptr<detail::link> link) : link_(std::move(link)) {}
+
+  bool valid() const { return link_ != nullptr; }
+  uint64_t id() const;
+  actor_ref ref() const { return {id()}; }
+  const std::string& name() const;
+  pid_t pid() const;
+
+  template <class M, class Fill = no_fields>
+  expected<void> send(Fill&& fill = {}, std::chrono::milliseconds timeout = default_timeout) const {
+    wire::envelope_builder out;
+    out.address(id(), 0, 0);
+    fill(out.init_user<M>());
+    return post(out, timeout);
+  }
+
+  template <class M, class R, class Fill = no_fields>
+  expected<message<R>> request(Fill&& fill = {}, std::chrono::milliseconds timeout = default_timeout) const {
+    wire::envelope_builder out;
+    fill(out.init_user<M>());
+    auto answer = call(out, timeout);
+    if (!answer) return answer.error();
+    return message<R>::from(std::move(*answer));
+  }
+
+  /// Graceful stop with reason normal: stop message, SIGTERM after `grace`, SIGKILL after `grace` more.
+  void stop(std::chrono::milliseconds grace = default_timeout) const;
+  /// The same ladder, with the reason the actor should report (e.g. shutdown).
+  void stop(exit_reason reason, std::chrono::milliseconds grace) const;
+  /// Sends a signal through the pidfd; false once the actor has exited.
+  bool signal(int signo) const;
+  bool kill() const;       // SIGKILL
+  bool terminate() const;  // SIGTERM
+
+  bool alive() const;
+  /// The exit reason once the actor has exited and been reaped.
+  std::optional<exit_reason> exit() const;
+  /// Waits for the exit, up to `timeout`; fails with timeout.
+  expected<exit_reason> join(std::chrono::milliseconds timeout = default_timeout) const;
+
+  /// Calls `on_down` once when the actor exits (at once if it already has).
+  void monitor(std::function<void(actor_ref, const exit_reason&)> on_down) const;
+
+  actor_stats stats() const;
+
+  friend bool operator==(const actor_handle& a, const actor_handle& b) { return a.link_ == b.link_; }
+
+ private:
+  expected<void> post(wire::envelope_builder& out, std::chrono::milliseconds timeout) const;
+  expected<wire::frame_ptr> call(wire::envelope_builder& out, std::chrono::milliseconds timeout) const;
+
+  std::shared_ptr<detail::link> link_;
+};
+
+} // namespace actorproc

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <actorproc/base/unique_fd.hpp>
+#include <actorproc/process/launch.hpp>
+#include <actorproc/wire/limits.hpp>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace actorproc {
+
+struct spawn_options {
+  /// A name for logs and introspection; default "<type>#<id>".
+  std::string name;
+  /// Handed to the actor (context::args()).
+  std::vector<std::string> args;
+  start_method method = start_method::zygote;
+  /// exec only: the binary to run instead of this program.
+  std::string program;
+  /// Descriptors the child inherits (context::inherited_fds()); ownership passes to the child.
+  std::vector<unique_fd> fds;
+};
+
+struct node_options {
+  /// What every frame read from a worker is checked against.
+  wire::limits limits;
+  /// Bound of each actor's mailbox on the node side: bytes waiting to be written
+  /// to its socket. A send beyond it waits, then fails with mailbox_full.
+  std::size_t mailbox_bytes = std::size_t{1} << 20;
+  /// A spawn fails with launch_failed if the actor is not ready within this time.
+  std::chrono::milliseconds start_timeout{10000};
+  /// When the node is destroyed: how long actors get to stop before SIGTERM, and
+  /// again before SIGKILL.
+  std::chrono::milliseconds shutdown_grace{2000};
+  /// CAF scheduler threads for the node's own actors (proxies, supervisors).
+  std::size_t scheduler_threads = 2;
+  /// Where the node reports what goes wrong (protocol errors name the actor).
+  /// Default: one line on stderr.
+  std::function<void(const std::string&)> log;
+};
+
+} // namespace actorproc

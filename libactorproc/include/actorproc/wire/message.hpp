@@ -1,0 +1,74 @@
+#pragma once
+// message<T>: a received Cap'n Proto message of schema type T that owns its bytes.
+//
+// Replies to requests arrive as message<T>. It holds the whole frame, so its
+// reader stays valid as long as the message lives and may be moved across
+// threads. Reading it costs no decoding: Cap'n Proto reads the bytes in place.
+
+#include <actorproc/base/expected.hpp>
+#include <actorproc/envelope.capnp.h>
+#include <actorproc/wire/limits.hpp>
+
+#include <capnp/serialize.h>
+#include <kj/array.h>
+
+#include <memory>
+
+namespace actorproc {
+namespace wire {
+
+/// A copy of one validated frame (see envelope_reader), with its reader.
+class owned_frame {
+ public:
+  /// `frame` must already have passed envelope_reader's checks.
+  owned_frame(kj::ArrayPtr<const capnp::word> frame, const limits& lim);
+  owned_frame(const owned_frame&) = delete;
+  owned_frame& operator=(const owned_frame&) = delete;
+
+  schema::Envelope::Reader envelope() const { return root_; }
+  /// The user or response payload; an empty Payload for other kinds.
+  schema::Payload::Reader payload() const;
+  kj::ArrayPtr<const capnp::word> words() const { return words_; }
+
+ private:
+  kj::Array<capnp::word> words_;
+  capnp::FlatArrayMessageReader reader_;
+  schema::Envelope::Reader root_;
+};
+
+using frame_ptr = std::unique_ptr<owned_frame>;
+
+} // namespace wire
+
+template <class T>
+class message {
+ public:
+  /// Fails with type_mismatch unless the frame's payload is a T.
+  static expected<message> from(wire::frame_ptr frame) {
+    auto type = frame->payload().getTypeId();
+    if (type != capnp::typeId<T>()) {
+      return error(errc::type_mismatch, "expected schema type " + hex(capnp::typeId<T>()) + ", got " + hex(type));
+    }
+    return message(std::move(frame));
+  }
+
+  typename T::Reader get() const { return frame_->payload().getBody().template getAs<T>(); }
+
+  struct arrow {
+    typename T::Reader reader;
+    const typename T::Reader* operator->() const { return &reader; }
+  };
+  /// `reply->getValue()` reads a field directly.
+  arrow operator->() const { return {get()}; }
+
+ private:
+  explicit message(wire::frame_ptr frame) : frame_(std::move(frame)) {}
+  static std::string hex(uint64_t v) {
+    char text[24];
+    std::snprintf(text, sizeof text, "0x%016llx", static_cast<unsigned long long>(v));
+    return text;
+  }
+  wire::frame_ptr frame_;
+};
+
+} // namespace actorproc

@@ -1,0 +1,64 @@
+#include <actorproc/node/actor_handle.hpp>
+
+#include "link.hpp"
+
+#include <signal.h>
+
+namespace actorproc {
+
+uint64_t actor_handle::id() const { return link_->id; }
+const std::string& actor_handle::name() const { return link_->name; }
+pid_t actor_handle::pid() const { return link_->pid; }
+
+expected<void> actor_handle::post(wire::envelope_builder& out, std::chrono::milliseconds timeout) const {
+  return link_->enqueue(out.message(), timeout, false);
+}
+
+expected<wire::frame_ptr> actor_handle::call(wire::envelope_builder& out, std::chrono::milliseconds timeout) const {
+  return link_->call(out, timeout);
+}
+
+void actor_handle::stop(std::chrono::milliseconds grace) const { stop(exit_reason::normal(), grace); }
+
+void actor_handle::stop(exit_reason reason, std::chrono::milliseconds grace) const {
+  link_->owner.stop(*link_, std::move(reason), grace);
+}
+
+bool actor_handle::signal(int signo) const { return link_->signal(signo); }
+bool actor_handle::kill() const { return signal(SIGKILL); }
+bool actor_handle::terminate() const { return signal(SIGTERM); }
+
+bool actor_handle::alive() const { return !exit().has_value(); }
+
+std::optional<exit_reason> actor_handle::exit() const { return link_->exit_reason_now(); }
+
+expected<exit_reason> actor_handle::join(std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(link_->mutex);
+  if (!link_->changed.wait_for(lock, timeout, [&] { return link_->final_reason.has_value(); })) {
+    return error(errc::timeout, "actor '" + link_->name + "' still running after " + std::to_string(timeout.count()) +
+                                    " ms");
+  }
+  return *link_->final_reason;
+}
+
+void actor_handle::monitor(std::function<void(actor_ref, const exit_reason&)> on_down) const {
+  std::unique_lock lock(link_->mutex);
+  if (link_->final_reason) {
+    auto reason = *link_->final_reason;
+    lock.unlock();
+    on_down({link_->id}, reason);
+    return;
+  }
+  link_->monitors.push_back(std::move(on_down));
+}
+
+actor_stats actor_handle::stats() const {
+  actor_stats s;
+  s.messages_in = link_->messages_in.load();
+  s.messages_out = link_->messages_out.load();
+  std::lock_guard lock(link_->mutex);
+  s.mailbox_bytes = link_->out.size();
+  return s;
+}
+
+} // namespace actorproc

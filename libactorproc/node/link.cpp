@@ -1,0 +1,99 @@
+#include "link.hpp"
+
+#include <actorproc/process/pidfd.hpp>
+
+#include <atomic>
+
+namespace actorproc::detail {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+// Correlation ids are unique per node, so an answer can never complete the
+// wrong request even if ids crossed links.
+std::atomic<uint64_t> next_correlation{1};
+
+error down_error(const link& l) {
+  return error(errc::actor_down, "actor '" + l.name + "' (id " + std::to_string(l.id) + ") has exited",
+               l.final_reason);
+}
+
+} // namespace
+
+void link::flush_locked() {
+  if (out.empty()) return;
+  auto status = out.flush(socket.get());
+  if (status == wire::flush_status::would_block && !write_watched) {
+    write_watched = true;
+    owner.want_write(*this);
+  } else if (status == wire::flush_status::failed) {
+    out.clear();  // the child is gone; its pidfd will tell the reactor
+  }
+}
+
+expected<void> link::enqueue(capnp::MessageBuilder& message, std::chrono::milliseconds timeout, bool system,
+                             std::vector<unique_fd> fds) {
+  std::unique_lock lock(mutex);
+  if (!system) {
+    auto deadline = clock::now() + timeout;
+    while (state != link_state::exited && !has_room_locked()) {
+      if (changed.wait_until(lock, deadline) == std::cv_status::timeout && !has_room_locked()) {
+        if (state == link_state::exited) break;
+        return error(errc::mailbox_full, "the mailbox of actor '" + name + "' stayed full for " +
+                                              std::to_string(timeout.count()) + " ms");
+      }
+    }
+  }
+  if (state == link_state::exited) return down_error(*this);
+  out.append(message, std::move(fds));
+  ++messages_in;
+  flush_locked();
+  return {};
+}
+
+void link::enqueue_locked(kj::ArrayPtr<const capnp::word> frame) {
+  out.append(frame);
+  ++messages_in;
+  flush_locked();
+}
+
+expected<wire::frame_ptr> link::call(wire::envelope_builder& builder, std::chrono::milliseconds timeout) {
+  auto deadline = clock::now() + timeout;
+  uint64_t correlation = next_correlation.fetch_add(1, std::memory_order_relaxed);
+  builder.address(id, 0, correlation);
+  auto request = std::make_shared<pending_request>();
+  {
+    std::lock_guard lock(mutex);
+    if (state == link_state::exited) return down_error(*this);
+    pending.emplace(correlation, request);
+  }
+  if (auto sent = enqueue(builder.message(), timeout, false); !sent) {
+    std::lock_guard lock(mutex);
+    pending.erase(correlation);
+    return sent.error();
+  }
+  std::unique_lock wait(request->mutex);
+  if (!request->done.wait_until(wait, deadline, [&] { return request->result.has_value(); })) {
+    wait.unlock();
+    std::lock_guard lock(mutex);
+    pending.erase(correlation);
+    wait.lock();
+    if (!request->result) {
+      return error(errc::timeout, "actor '" + name + "' did not answer within " + std::to_string(timeout.count()) +
+                                      " ms");
+    }
+  }
+  return std::move(*request->result);
+}
+
+bool link::signal(int signo) {
+  std::lock_guard lock(mutex);
+  return pidfd && process::signal_process(pidfd.get(), signo);
+}
+
+std::optional<exit_reason> link::exit_reason_now() const {
+  std::lock_guard lock(mutex);
+  return final_reason;
+}
+
+} // namespace actorproc::detail

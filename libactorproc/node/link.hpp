@@ -1,0 +1,113 @@
+#pragma once
+// link: everything the node knows about one actor process. Internal.
+//
+// Two kinds of state live here:
+// - reactor-owned (the decoder, the parked frame): touched only by the reactor
+//   thread, so unlocked;
+// - shared (the output buffer, pending requests, the exit reason): under `mutex`,
+//   touched by any thread that sends and by the reactor.
+// Lock order: a thread holds at most one link's mutex at a time.
+
+#include <actorproc/base/expected.hpp>
+#include <actorproc/node/actor_handle.hpp>
+#include <actorproc/wire/frame_decoder.hpp>
+#include <actorproc/wire/frame_writer.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+namespace actorproc::detail {
+
+/// One request waiting for its answer; completed exactly once, by whoever comes first.
+struct pending_request {
+  std::mutex mutex;
+  std::condition_variable done;
+  std::optional<expected<wire::frame_ptr>> result;
+
+  void complete(expected<wire::frame_ptr> value) {
+    {
+      std::lock_guard lock(mutex);
+      if (result) return;
+      result.emplace(std::move(value));
+    }
+    done.notify_all();
+  }
+};
+
+/// What a link asks of the node it belongs to.
+class link_owner {
+ public:
+  virtual ~link_owner() = default;
+  /// The socket of `l` has unwritten output: watch it for writability.
+  virtual void want_write(link& l) = 0;
+  /// Begin the stop ladder of `l`.
+  virtual void stop(link& l, exit_reason reason, std::chrono::milliseconds grace) = 0;
+};
+
+enum class link_state { starting, running, exited };
+
+struct link {
+  link(uint64_t id, std::string name, pid_t pid, unique_fd socket, unique_fd pidfd, link_owner& owner,
+       std::size_t mailbox_bytes, const wire::limits& limits)
+      : id(id), name(std::move(name)), pid(pid), socket(std::move(socket)), owner(owner),
+        mailbox_bytes(mailbox_bytes), in(limits), pidfd(std::move(pidfd)) {}
+
+  const uint64_t id;
+  const std::string name;
+  const pid_t pid;
+  unique_fd socket;
+  link_owner& owner;
+  const std::size_t mailbox_bytes;
+
+  // ---- reactor-owned
+  wire::frame_decoder in;
+  wire::frame_ptr parked;         // a frame routed to a full mailbox, waiting for room
+  uint64_t parked_on = 0;         // ... of this actor
+  std::vector<uint64_t> blocked;  // actors whose frames are parked on this one
+  bool socket_open = true;        // still in epoll (false after end of stream)
+
+  // ---- shared, under mutex
+  mutable std::mutex mutex;
+  std::condition_variable changed;  // room in `out`, readiness, exit
+  unique_fd pidfd;                  // closed once reaped: never signals a reused pid
+  wire::frame_writer out;
+  bool write_watched = false;
+  bool paused = false;  // reading stopped while a parked frame waits
+  link_state state = link_state::starting;
+  std::optional<exit_reason> announced;   // what the worker said before exiting
+  std::optional<exit_reason> imposed;     // what the node decided (protocol error, hung)
+  std::optional<exit_reason> stop_reason; // what a stop request asked for
+  std::optional<exit_reason> final_reason;
+  std::unordered_map<uint64_t, std::shared_ptr<pending_request>> pending;
+  std::vector<std::function<void(actor_ref, const exit_reason&)>> monitors;
+  std::vector<uint64_t> watchers;  // actors that asked (system monitor) to hear of this exit
+
+  std::atomic<uint64_t> messages_in{0};
+  std::atomic<uint64_t> messages_out{0};
+
+  /// Appends a message and writes what the socket takes now. A user message
+  /// waits up to `timeout` for room; a system message is never refused.
+  expected<void> enqueue(capnp::MessageBuilder& message, std::chrono::milliseconds timeout, bool system,
+                         std::vector<unique_fd> fds = {});
+  /// Appends an already-framed message (routing between actors): never waits.
+  /// The caller checked has_room() under the same lock.
+  void enqueue_locked(kj::ArrayPtr<const capnp::word> frame);
+  bool has_room_locked() const { return out.size() < mailbox_bytes; }
+  /// Flushes under the lock; registers for writability when the socket is full.
+  void flush_locked();
+
+  /// Sends a request and waits for its answer.
+  expected<wire::frame_ptr> call(wire::envelope_builder& out, std::chrono::milliseconds timeout);
+
+  bool signal(int signo);
+  std::optional<exit_reason> exit_reason_now() const;
+};
+
+} // namespace actorproc::detail

@@ -1,0 +1,244 @@
+// The node: the zygote, the CAF actor system with one proxy actor per process,
+// and the reactor. This is the only translation unit of the library that
+// includes CAF's actor headers (they cost ~15 s of compile time each).
+
+#include <actorproc/node/caf_interop.hpp>
+#include <actorproc/node/node.hpp>
+
+#include "link.hpp"
+#include "reactor.hpp"
+
+#include <actorproc/actor/worker.hpp>
+#include <actorproc/process/pidfd.hpp>
+#include <actorproc/process/zygote.hpp>
+
+#include <caf/all.hpp>
+
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace actorproc {
+namespace {
+
+using namespace std::chrono_literals;
+using clock = std::chrono::steady_clock;
+
+using stop_atom = caf::atom_constant<caf::atom("ap_stop")>;
+using escalate_atom = caf::atom_constant<caf::atom("ap_escal")>;
+using exited_atom = caf::atom_constant<caf::atom("ap_exited")>;
+
+// The proxy of one actor process. It owns the stop ladder (stop message, then
+// SIGTERM, then SIGKILL, a grace period apart) and exits when the process exits,
+// with the process's exit reason, so CAF monitors see the process die.
+caf::behavior process_proxy(caf::event_based_actor* self, std::shared_ptr<detail::link> l) {
+  return {
+      [=](stop_atom, int64_t grace_ms) {
+        self->delayed_send(self, std::chrono::milliseconds(grace_ms), escalate_atom::value, int32_t{SIGTERM},
+                           grace_ms);
+      },
+      [=](escalate_atom, int32_t signo, int64_t grace_ms) {
+        if (l->signal(signo) && signo == SIGTERM) {
+          self->delayed_send(self, std::chrono::milliseconds(grace_ms), escalate_atom::value, int32_t{SIGKILL},
+                             grace_ms);
+        }
+      },
+      [=](exited_atom) { self->quit(to_caf_error(l->exit_reason_now().value_or(exit_reason::normal()))); },
+  };
+}
+
+void log_to_stderr(const std::string& line) { std::fprintf(stderr, "actorproc: %s\n", line.c_str()); }
+
+} // namespace
+
+caf::error to_caf_error(const exit_reason& reason) {
+  if (reason.what == exit_reason::kind::normal) return caf::none;
+  return caf::error(static_cast<uint8_t>(reason.what), caf_error_category,
+                    caf::make_message(int32_t{reason.code}, int32_t{reason.signal}, reason.core_dumped, reason.detail));
+}
+
+exit_reason from_caf_error(const caf::error& err) {
+  if (!err) return exit_reason::normal();
+  if (err.category() != caf_error_category) return exit_reason::because(exit_reason::kind::exception, caf::to_string(err));
+  exit_reason reason;
+  reason.what = static_cast<exit_reason::kind>(err.code());
+  caf::message context = err.context();
+  context.apply({[&](int32_t code, int32_t signo, bool core, const std::string& detail) {
+    reason.code = code;
+    reason.signal = signo;
+    reason.core_dumped = core;
+    reason.detail = detail;
+  }});
+  return reason;
+}
+
+struct node::impl final : detail::link_owner {
+  impl(const entry_table& table, node_options opts)
+      : actors(table), options(std::move(opts)), zygote(start_zygote(actors, options.limits)) {
+    if (!options.log) options.log = log_to_stderr;
+    config.set("scheduler.max-threads", std::max<std::size_t>(1, options.scheduler_threads));
+    system = std::make_unique<caf::actor_system>(config);
+    reactor = std::make_unique<detail::reactor>(
+        options.limits, detail::reactor::hooks{[this](detail::link& l) { on_exited(l); }, options.log});
+  }
+
+  static process::zygote start_zygote(const entry_table& actors, const wire::limits& limits) {
+    auto z = process::zygote::start([actors, limits](const process::launch_request& request, unique_fd mailbox,
+                                                     std::vector<unique_fd> extra) {
+      return detail::run_worker(actors, request, std::move(mailbox), std::move(extra), limits);
+    });
+    if (!z) throw std::runtime_error("actorproc: cannot start the zygote: " + to_string(z.error()));
+    return std::move(*z);
+  }
+
+  ~impl() override {
+    stopping = true;
+    for (auto& l : reactor->all()) stop(*l, exit_reason::shutdown(), options.shutdown_grace);
+    auto deadline = clock::now() + 2 * options.shutdown_grace + 1s;
+    if (!reactor->wait_until_empty(deadline)) {
+      for (auto& l : reactor->all()) l->signal(SIGKILL);
+      reactor->wait_until_empty(clock::now() + 10s);
+    }
+    reactor.reset();
+    {
+      std::lock_guard lock(proxies_mutex);
+      for (auto& [id, proxy] : proxies) caf::anon_send_exit(proxy, caf::exit_reason::kill);
+      proxies.clear();
+    }
+    system.reset();
+  }
+
+  void want_write(detail::link& l) override { reactor->update_events_locked(l); }
+
+  void stop(detail::link& l, exit_reason reason, std::chrono::milliseconds grace) override {
+    caf::actor proxy = proxy_for(l.id);
+    {
+      std::lock_guard lock(l.mutex);
+      if (l.state == detail::link_state::exited) return;
+      if (!l.stop_reason) l.stop_reason = reason;
+    }
+    wire::envelope_builder out;
+    out.address(l.id, 0, 0);
+    wire::write_exit_reason(out.envelope().initSystem().initStop(), reason);
+    (void)l.enqueue(out.message(), {}, true);
+    if (proxy) caf::anon_send(proxy, stop_atom::value, static_cast<int64_t>(grace.count()));
+  }
+
+  caf::actor proxy_for(uint64_t id) {
+    std::lock_guard lock(proxies_mutex);
+    auto it = proxies.find(id);
+    return it == proxies.end() ? caf::actor() : it->second;
+  }
+
+  void on_exited(detail::link& l) {
+    caf::actor proxy;
+    {
+      std::lock_guard lock(proxies_mutex);
+      auto it = proxies.find(l.id);
+      if (it == proxies.end()) return;
+      proxy = std::move(it->second);
+      proxies.erase(it);
+    }
+    caf::anon_send(proxy, exited_atom::value);
+  }
+
+  expected<actor_handle> spawn(std::string_view type, spawn_options opts) {
+    if (stopping) return error(errc::node_stopped, "the node is shutting down");
+    if (opts.method == start_method::zygote || opts.program.empty()) {
+      if (actors.find(type) == nullptr) {
+        return error(errc::invalid_argument, "no actor type '" + std::string(type) + "' is registered");
+      }
+    }
+    uint64_t id = next_id++;
+    std::string name = opts.name.empty() ? std::string(type) + "#" + std::to_string(id) : std::move(opts.name);
+
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+      return error(errc::system_error, std::string("socketpair: ") + std::strerror(errno));
+    }
+    unique_fd node_end(sv[0]), child_end(sv[1]);
+    process::launch_request request{std::string(type), name, id, std::move(opts.args), opts.method,
+                                    std::move(opts.program)};
+    auto launched = zygote.launch(request, std::move(child_end), std::move(opts.fds));
+    if (!launched) return launched.error();
+
+    auto l = std::make_shared<detail::link>(id, name, launched->pid, std::move(node_end), std::move(launched->pidfd),
+                                            *this, options.mailbox_bytes, options.limits);
+    {
+      std::lock_guard lock(proxies_mutex);
+      proxies[id] = system->spawn(process_proxy, l);
+    }
+    reactor->add(l);
+
+    // A child counts as started once it reports ready (it has built its actor).
+    std::unique_lock lock(l->mutex);
+    bool settled = l->changed.wait_for(lock, options.start_timeout,
+                                       [&] { return l->state != detail::link_state::starting; });
+    if (settled && l->state == detail::link_state::running) return actor_handle(l);
+    if (!settled) {
+      l->imposed = exit_reason::because(exit_reason::kind::launch_failed,
+                                        "not ready within " + std::to_string(options.start_timeout.count()) + " ms");
+      if (l->pidfd) process::signal_process(l->pidfd.get(), SIGKILL);
+      return error(errc::launch_failed, "actor '" + name + "' " + l->imposed->detail, l->imposed);
+    }
+    return error(errc::launch_failed, "actor '" + name + "' exited during start: " + to_string(*l->final_reason),
+                 l->final_reason);
+  }
+
+  expected<void> connect(const actor_handle& a, const actor_handle& b) {
+    auto la = reactor->find(a.id()), lb = reactor->find(b.id());
+    if (!la || !lb) return error(errc::unknown_actor, "both actors must be alive to be connected");
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+      return error(errc::system_error, std::string("socketpair: ") + std::strerror(errno));
+    }
+    unique_fd end_a(sv[0]), end_b(sv[1]);
+    auto introduce = [](detail::link& to, uint64_t peer, unique_fd fd) {
+      wire::envelope_builder out;
+      out.address(to.id, 0, 0);
+      out.envelope().setFdCount(1);
+      out.envelope().initSystem().setPeer(peer);
+      std::vector<unique_fd> fds;
+      fds.push_back(std::move(fd));
+      return to.enqueue(out.message(), {}, true, std::move(fds));
+    };
+    if (auto r = introduce(*la, lb->id, std::move(end_a)); !r) return r;
+    return introduce(*lb, la->id, std::move(end_b));
+  }
+
+  entry_table actors;
+  node_options options;
+  process::zygote zygote;
+  caf::actor_system_config config;
+  std::unique_ptr<caf::actor_system> system;
+  std::unique_ptr<detail::reactor> reactor;
+  std::mutex proxies_mutex;
+  std::unordered_map<uint64_t, caf::actor> proxies;
+  std::atomic<uint64_t> next_id{1};
+  std::atomic<bool> stopping{false};
+};
+
+node::node(const entry_table& actors, node_options options) : impl_(std::make_unique<impl>(actors, std::move(options))) {}
+node::~node() = default;
+
+expected<actor_handle> node::spawn(std::string_view type, spawn_options options) {
+  return impl_->spawn(type, std::move(options));
+}
+
+std::optional<actor_handle> node::find(actor_ref ref) const {
+  auto l = impl_->reactor->find(ref.id);
+  if (!l) return std::nullopt;
+  return actor_handle(std::move(l));
+}
+
+expected<void> node::connect(const actor_handle& a, const actor_handle& b) { return impl_->connect(a, b); }
+std::size_t node::size() const { return impl_->reactor->size(); }
+caf::actor_system& node::system() { return *impl_->system; }
+pid_t node::zygote_pid() const { return impl_->zygote.pid(); }
+
+caf::actor proxy_of(node& n, const actor_handle& handle) { return n.impl_->proxy_for(handle.id()); }
+
+} // namespace actorproc

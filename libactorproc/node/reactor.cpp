@@ -1,0 +1,405 @@
+#include "reactor.hpp"
+
+#include <actorproc/process/pidfd.hpp>
+
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace actorproc::detail {
+namespace {
+
+// epoll data: the actor id shifted left, the low bit set for its pidfd. Id 0 is the wake eventfd.
+uint64_t socket_key(uint64_t id) { return id << 1; }
+uint64_t pidfd_key(uint64_t id) { return (id << 1) | 1; }
+
+// Parked senders resume once the destination has drained to half its bound,
+// so one freed byte does not wake everyone for one message each.
+bool drained_enough(const link& l) { return l.out.size() <= l.mailbox_bytes / 2; }
+
+} // namespace
+
+reactor::reactor(wire::limits limits, hooks h)
+    : limits_(limits), hooks_(std::move(h)), epoll_(::epoll_create1(EPOLL_CLOEXEC)),
+      wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = 0;
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.get(), &ev);
+  thread_ = std::thread([this] { run(); });
+}
+
+reactor::~reactor() {
+  stopping_ = true;
+  uint64_t one = 1;
+  (void)!::write(wake_.get(), &one, sizeof one);
+  thread_.join();
+}
+
+void reactor::add(std::shared_ptr<link> l) {
+  {
+    std::lock_guard lock(links_mutex_);
+    links_[l->id] = l;
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = pidfd_key(l->id);
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, l->pidfd.get(), &ev);
+  std::lock_guard lock(l->mutex);
+  ev.data.u64 = socket_key(l->id);
+  ev.events = EPOLLIN | (l->write_watched ? uint32_t{EPOLLOUT} : 0u);
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, l->socket.get(), &ev);
+}
+
+void reactor::update_events_locked(link& l) {
+  if (!l.socket_open) return;
+  epoll_event ev{};
+  ev.events = (l.paused ? 0u : uint32_t{EPOLLIN}) | (l.write_watched ? uint32_t{EPOLLOUT} : 0u);
+  ev.data.u64 = socket_key(l.id);
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, l.socket.get(), &ev);
+}
+
+std::shared_ptr<link> reactor::find(uint64_t id) const {
+  std::lock_guard lock(links_mutex_);
+  auto it = links_.find(id);
+  return it == links_.end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<link>> reactor::all() const {
+  std::lock_guard lock(links_mutex_);
+  std::vector<std::shared_ptr<link>> out;
+  for (auto& [id, l] : links_) out.push_back(l);
+  return out;
+}
+
+std::size_t reactor::size() const {
+  std::lock_guard lock(links_mutex_);
+  return links_.size();
+}
+
+bool reactor::wait_until_empty(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(links_mutex_);
+  return links_changed_.wait_until(lock, deadline, [&] { return links_.empty(); });
+}
+
+void reactor::run() {
+  constexpr int max_events = 64;
+  epoll_event events[max_events];
+  while (!stopping_) {
+    int n = ::epoll_wait(epoll_.get(), events, max_events, -1);
+    if (n < 0 && errno != EINTR) break;
+    for (int i = 0; i < n; ++i) {
+      uint64_t key = events[i].data.u64;
+      if (key == 0) continue;  // the wake eventfd
+      auto l = find(key >> 1);
+      if (!l) continue;  // already finalized; a stale event from the same batch
+      if (key & 1) {
+        on_exit(l);
+      } else {
+        on_socket_event(*l, events[i].events);
+      }
+    }
+  }
+}
+
+void reactor::on_socket_event(link& l, uint32_t events) {
+  if (events & EPOLLOUT) {
+    {
+      std::lock_guard lock(l.mutex);
+      l.flush_locked();
+      if (l.out.empty() && l.write_watched) {
+        l.write_watched = false;
+        update_events_locked(l);
+      }
+    }
+    l.changed.notify_all();  // senders waiting for room
+    wake_parked(l);
+  }
+  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_and_route(l);
+}
+
+void reactor::read_and_route(link& l) {
+  if (!l.socket_open || l.parked) return;
+  wire::read_status status;
+  try {
+    status = l.in.read_from(l.socket.get());
+  } catch (const wire::protocol_error& e) {
+    protocol_failure(l, e.what());
+    return;
+  }
+  route_buffered(l);
+  switch (status) {
+    case wire::read_status::data:
+    case wire::read_status::would_block: return;
+    case wire::read_status::truncated:
+      protocol_failure(l, "the stream ended in the middle of a frame");
+      return;
+    case wire::read_status::end_of_stream:
+    case wire::read_status::failed:
+      stop_reading(l);  // its pidfd tells when it has exited
+      return;
+  }
+}
+
+void reactor::route_buffered(link& l) {
+  while (l.socket_open && !l.parked) {
+    std::optional<kj::ArrayPtr<const capnp::word>> frame;
+    try {
+      frame = l.in.next();
+    } catch (const wire::protocol_error& e) {
+      protocol_failure(l, e.what());
+      return;
+    }
+    if (!frame) return;
+    if (!route(l, *frame)) return;
+  }
+}
+
+bool reactor::route(link& from, kj::ArrayPtr<const capnp::word> frame) {
+  std::optional<wire::envelope_reader> env;
+  try {
+    env.emplace(frame, limits_);
+  } catch (const wire::protocol_error& e) {
+    protocol_failure(from, e.what());
+    return false;
+  }
+  auto envelope = env->get();
+  if (envelope.getFrom() != from.id) {
+    protocol_failure(from, "frame claims to come from actor " + std::to_string(envelope.getFrom()));
+    return false;
+  }
+  if (envelope.getFdCount() != 0) {
+    protocol_failure(from, "workers may not pass descriptors through the node");
+    return false;
+  }
+  ++from.messages_out;
+  uint64_t to_id = envelope.getTo();
+  if (to_id == 0) {
+    to_node(from, envelope, frame);
+    return true;
+  }
+  auto to = find(to_id);
+  bool is_request = envelope.isUser() && envelope.getCorrelation() != 0;
+  if (!to) {
+    if (is_request) {
+      answer_failure(from, to_id, envelope.getCorrelation(), errc::unknown_actor,
+                     "no actor with id " + std::to_string(to_id) + " is alive on this node");
+    }
+    return true;  // a one-way message to a dead actor is dropped, as in Erlang
+  }
+  {
+    std::lock_guard lock(to->mutex);
+    if (to->state != link_state::exited && to->has_room_locked()) {
+      to->enqueue_locked(frame);
+      return true;
+    }
+    if (to->state == link_state::exited) {
+      auto reason = to->final_reason;
+      if (is_request) {
+        answer_failure(from, to_id, envelope.getCorrelation(), errc::actor_down, "actor '" + to->name + "' has exited",
+                       reason);
+      }
+      return true;
+    }
+  }
+  park(from, *to, frame);
+  return false;
+}
+
+void reactor::park(link& from, link& to, kj::ArrayPtr<const capnp::word> frame) {
+  from.parked = std::make_unique<wire::owned_frame>(frame, limits_);
+  from.parked_on = to.id;
+  {
+    std::lock_guard lock(to.mutex);
+    to.blocked.push_back(from.id);
+  }
+  std::lock_guard lock(from.mutex);
+  from.paused = true;
+  update_events_locked(from);  // stop reading from the sender until the destination drains
+}
+
+void reactor::wake_parked(link& l) {
+  std::vector<uint64_t> waiting;
+  {
+    std::lock_guard lock(l.mutex);
+    if (l.state != link_state::exited && !drained_enough(l)) return;
+    waiting.swap(l.blocked);
+  }
+  for (uint64_t id : waiting) {
+    if (auto sender = find(id)) resume(*sender);
+  }
+}
+
+void reactor::resume(link& l) {
+  if (!l.parked) return;
+  wire::frame_ptr frame = std::move(l.parked);
+  {
+    std::lock_guard lock(l.mutex);
+    l.paused = false;
+    update_events_locked(l);
+  }
+  if (route(l, frame->words())) {
+    --l.messages_out;  // counted when it was first routed
+    route_buffered(l);
+  } else {
+    --l.messages_out;
+  }
+}
+
+void reactor::to_node(link& from, schema::Envelope::Reader env, kj::ArrayPtr<const capnp::word> frame) {
+  switch (env.which()) {
+    case schema::Envelope::RESPONSE:
+    case schema::Envelope::FAILURE: {
+      std::shared_ptr<pending_request> request;
+      {
+        std::lock_guard lock(from.mutex);
+        auto it = from.pending.find(env.getCorrelation());
+        if (it == from.pending.end()) return;  // its requester timed out and left
+        request = std::move(it->second);
+        from.pending.erase(it);
+      }
+      if (env.isResponse()) {
+        request->complete(std::make_unique<wire::owned_frame>(frame, limits_));
+      } else {
+        auto failure = env.getFailure();
+        std::optional<exit_reason> why;
+        if (failure.hasReason()) why = wire::read_exit_reason(failure.getReason());
+        request->complete(error(static_cast<errc>(failure.getCode()), failure.getMessage(), why));
+      }
+      return;
+    }
+    case schema::Envelope::SYSTEM: break;
+    default:
+      hooks_.log("actor '" + from.name + "' sent a user message to the node; dropped (the node has no mailbox)");
+      return;
+  }
+  auto system = env.getSystem();
+  switch (system.which()) {
+    case schema::System::READY: {
+      {
+        std::lock_guard lock(from.mutex);
+        if (from.state == link_state::starting) from.state = link_state::running;
+      }
+      from.changed.notify_all();
+      break;
+    }
+    case schema::System::EXIT: {
+      std::lock_guard lock(from.mutex);
+      from.announced = wire::read_exit_reason(system.getExit());
+      break;
+    }
+    case schema::System::MONITOR: {
+      auto target = find(system.getMonitor());
+      if (target) {
+        std::lock_guard lock(target->mutex);
+        if (target->state != link_state::exited) {
+          target->watchers.push_back(from.id);
+          break;
+        }
+      }
+      wire::envelope_builder out;
+      out.address(from.id, 0, 0);
+      auto down = out.envelope().initSystem().initDown();
+      down.setActor(system.getMonitor());
+      wire::write_exit_reason(down.initReason(), exit_reason::because(exit_reason::kind::normal, "noproc: no such actor"));
+      from.enqueue(out.message(), {}, true);
+      break;
+    }
+    default: break;  // heartbeat answers and reserved kinds
+  }
+}
+
+void reactor::answer_failure(link& to, uint64_t from, uint64_t correlation, errc code, const std::string& message,
+                             const std::optional<exit_reason>& reason) {
+  wire::envelope_builder out;
+  out.address(to.id, from, correlation);
+  auto failure = out.envelope().initFailure();
+  failure.setCode(static_cast<uint16_t>(code));
+  failure.setMessage(message);
+  if (reason) wire::write_exit_reason(failure.initReason(), *reason);
+  to.enqueue(out.message(), {}, true);  // an answer is never refused: it frees its requester
+}
+
+void reactor::protocol_failure(link& l, const std::string& what) {
+  std::string text = "actor '" + l.name + "' (id " + std::to_string(l.id) + ", pid " + std::to_string(l.pid) +
+                     "): protocol error: " + what + "; link closed, actor killed";
+  hooks_.log(text);
+  stop_reading(l);
+  std::lock_guard lock(l.mutex);
+  if (!l.imposed) l.imposed = exit_reason::because(exit_reason::kind::protocol_error, what);
+  if (l.pidfd) process::signal_process(l.pidfd.get(), SIGKILL);
+}
+
+void reactor::stop_reading(link& l) {
+  if (!l.socket_open) return;
+  std::lock_guard lock(l.mutex);
+  l.socket_open = false;
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, l.socket.get(), nullptr);
+}
+
+void reactor::on_exit(const std::shared_ptr<link>& l) {
+  // Whatever it sent before dying (its exit announcement above all) is read first.
+  for (int reads = 0; l->socket_open && !l->parked && reads < 1024; ++reads) {
+    std::size_t before = l->in.buffered_bytes();
+    read_and_route(*l);
+    if (l->socket_open && l->in.buffered_bytes() == before) break;
+  }
+  std::optional<exit_reason> kernel = process::try_reap(l->pidfd.get());
+  if (!kernel) return;  // not exited yet (a spurious wake-up)
+
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, l->pidfd.get(), nullptr);
+  stop_reading(*l);
+
+  std::unordered_map<uint64_t, std::shared_ptr<pending_request>> pending;
+  std::vector<std::function<void(actor_ref, const exit_reason&)>> monitors;
+  std::vector<uint64_t> watchers;
+  exit_reason reason;
+  {
+    std::lock_guard lock(l->mutex);
+    if (l->imposed) {
+      reason = *l->imposed;
+    } else if (l->announced && !l->announced->is_normal()) {
+      reason = *l->announced;  // an exception, a protocol error or a launch failure the worker saw itself
+    } else if (kernel->what == exit_reason::kind::normal) {
+      reason = l->announced ? *l->announced : l->stop_reason.value_or(exit_reason::normal());
+    } else {
+      reason = *kernel;
+    }
+    l->final_reason = reason;
+    l->state = link_state::exited;
+    l->pidfd.reset();
+    l->out.clear();
+    pending.swap(l->pending);
+    monitors.swap(l->monitors);
+    watchers.swap(l->watchers);
+  }
+  l->changed.notify_all();
+
+  error down(errc::actor_down, "actor '" + l->name + "' (id " + std::to_string(l->id) + ") exited", reason);
+  for (auto& [correlation, request] : pending) request->complete(down);
+  for (auto& on_down : monitors) on_down({l->id}, reason);
+  for (uint64_t id : watchers) {
+    auto watcher = find(id);
+    if (!watcher) continue;
+    wire::envelope_builder out;
+    out.address(id, 0, 0);
+    auto notice = out.envelope().initSystem().initDown();
+    notice.setActor(l->id);
+    wire::write_exit_reason(notice.initReason(), reason);
+    watcher->enqueue(out.message(), {}, true);
+  }
+  wake_parked(*l);  // senders parked on it: their requests fail, their one-way messages are dropped
+
+  {
+    std::lock_guard lock(links_mutex_);
+    links_.erase(l->id);
+  }
+  l->socket.reset();
+  if (hooks_.exited) hooks_.exited(*l);
+  links_changed_.notify_all();
+}
+
+} // namespace actorproc::detail

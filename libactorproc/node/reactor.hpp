@@ -1,0 +1,79 @@
+#pragma once
+// reactor: the node's one I/O thread. Internal.
+//
+// epoll over every actor's mailbox socket and pidfd. It reads and validates every
+// frame a worker sends, routes frames between actors (parking the sender while
+// the destination's mailbox is full: backpressure, not buffering), completes the
+// node's requests, and reaps children the moment their pidfd fires.
+//
+// A frame that fails validation closes that actor's link and kills it with
+// reason protocol_error; the error is logged with the actor's name. Nothing a
+// worker sends can make the reactor throw.
+
+#include "link.hpp"
+
+#include <actorproc/wire/envelope.hpp>
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+namespace actorproc::detail {
+
+class reactor {
+ public:
+  struct hooks {
+    /// Called on the reactor thread after `l` exited and was reaped.
+    std::function<void(link& l)> exited;
+    std::function<void(const std::string&)> log;
+  };
+
+  reactor(wire::limits limits, hooks h);
+  ~reactor();
+  reactor(const reactor&) = delete;
+  reactor& operator=(const reactor&) = delete;
+
+  /// Starts watching a freshly launched child.
+  void add(std::shared_ptr<link> l);
+  /// Watches `l`'s socket for writability (caller holds l.mutex).
+  void update_events_locked(link& l);
+
+  std::shared_ptr<link> find(uint64_t id) const;
+  std::vector<std::shared_ptr<link>> all() const;
+  std::size_t size() const;
+  /// Waits until no actor is left; false on timeout.
+  bool wait_until_empty(std::chrono::steady_clock::time_point deadline);
+
+ private:
+  void run();
+  void on_socket_event(link& l, uint32_t events);
+  void on_exit(const std::shared_ptr<link>& l);
+  // Reads what the socket has and routes every complete frame.
+  void read_and_route(link& l);
+  void route_buffered(link& l);
+  // Routes one frame from `from`; false when `from` had to be parked or failed.
+  bool route(link& from, kj::ArrayPtr<const capnp::word> frame);
+  void to_node(link& from, schema::Envelope::Reader env, kj::ArrayPtr<const capnp::word> frame);
+  void park(link& from, link& to, kj::ArrayPtr<const capnp::word> frame);
+  void wake_parked(link& l);
+  void resume(link& l);
+  void answer_failure(link& to, uint64_t from, uint64_t correlation, errc code, const std::string& message,
+                      const std::optional<exit_reason>& reason = std::nullopt);
+  void protocol_failure(link& l, const std::string& what);
+  void stop_reading(link& l);
+
+  wire::limits limits_;
+  hooks hooks_;
+  unique_fd epoll_;
+  unique_fd wake_;  // eventfd: tells the thread to stop
+  mutable std::mutex links_mutex_;
+  std::condition_variable links_changed_;
+  std::unordered_map<uint64_t, std::shared_ptr<link>> links_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+} // namespace actorproc::detail

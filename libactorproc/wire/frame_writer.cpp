@@ -1,0 +1,123 @@
+#include <actorproc/wire/frame_writer.hpp>
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace actorproc::wire {
+namespace {
+
+// Once this much has been written from the front, move the rest down instead of
+// letting the buffer creep forward forever.
+constexpr std::size_t compact_threshold = 256 * 1024;
+
+std::size_t table_bytes(std::size_t segments) { return (4 * (segments + 1) + 7) / 8 * 8; }
+
+ssize_t send_some(int fd, const std::byte* data, std::size_t size, std::vector<unique_fd>* fds) {
+  iovec iov{const_cast<std::byte*>(data), size};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  std::vector<char> control;
+  if (fds != nullptr && !fds->empty()) {
+    control.resize(CMSG_SPACE(sizeof(int) * fds->size()));
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * fds->size());
+    for (std::size_t i = 0; i < fds->size(); ++i) {
+      int raw = (*fds)[i].get();
+      std::memcpy(CMSG_DATA(c) + i * sizeof(int), &raw, sizeof(int));
+    }
+  }
+  ssize_t n;
+  do {
+    n = ::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  return n;
+}
+
+} // namespace
+
+std::size_t framed_size(capnp::MessageBuilder& message) {
+  auto segments = message.getSegmentsForOutput();
+  std::size_t bytes = table_bytes(segments.size());
+  for (auto segment : segments) bytes += segment.asBytes().size();
+  return bytes;
+}
+
+std::byte* frame_writer::grow(std::size_t bytes) {
+  if (head_ == bytes_.size()) {
+    bytes_.clear();
+    head_ = 0;
+  }
+  std::size_t at = bytes_.size();
+  bytes_.resize(at + bytes);
+  return bytes_.data() + at;
+}
+
+void frame_writer::append(capnp::MessageBuilder& message, std::vector<unique_fd> fds) {
+  auto segments = message.getSegmentsForOutput();
+  std::size_t table = table_bytes(segments.size());
+  std::size_t total = table;
+  for (auto segment : segments) total += segment.asBytes().size();
+
+  std::byte* out = grow(total);
+  if (!fds.empty()) attachments_.push_back({static_cast<std::size_t>(out - bytes_.data()), std::move(fds)});
+  std::memset(out, 0, table);
+  uint32_t count_minus_one = static_cast<uint32_t>(segments.size() - 1);
+  std::memcpy(out, &count_minus_one, 4);
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    uint32_t words = static_cast<uint32_t>(segments[i].size());
+    std::memcpy(out + 4 + 4 * i, &words, 4);
+  }
+  out += table;
+  for (auto segment : segments) {
+    auto raw = segment.asBytes();
+    std::memcpy(out, raw.begin(), raw.size());
+    out += raw.size();
+  }
+}
+
+void frame_writer::append(kj::ArrayPtr<const capnp::word> frame) {
+  auto raw = frame.asBytes();
+  std::memcpy(grow(raw.size()), raw.begin(), raw.size());
+}
+
+flush_status frame_writer::flush(int fd) {
+  while (head_ < bytes_.size()) {
+    // Write up to the next frame that carries descriptors, then that frame with them.
+    std::size_t stop = bytes_.size();
+    std::vector<unique_fd>* fds = nullptr;
+    if (!attachments_.empty()) {
+      if (attachments_.front().offset == head_) {
+        fds = &attachments_.front().fds;
+      } else {
+        stop = attachments_.front().offset;
+      }
+    }
+    ssize_t n = send_some(fd, bytes_.data() + head_, stop - head_, fds);
+    if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? flush_status::would_block : flush_status::failed;
+    if (fds != nullptr) attachments_.pop_front();  // the kernel holds its own copies now
+    head_ += static_cast<std::size_t>(n);
+    if (head_ >= compact_threshold && head_ < bytes_.size()) {
+      bytes_.erase(bytes_.begin(), bytes_.begin() + static_cast<std::ptrdiff_t>(head_));
+      for (auto& a : attachments_) a.offset -= head_;
+      head_ = 0;
+    }
+  }
+  bytes_.clear();
+  head_ = 0;
+  return flush_status::done;
+}
+
+void frame_writer::clear() {
+  bytes_.clear();
+  head_ = 0;
+  attachments_.clear();
+}
+
+} // namespace actorproc::wire

@@ -1,0 +1,29 @@
+#include <actorproc/wire/message.hpp>
+
+#include <algorithm>
+
+namespace actorproc::wire {
+namespace {
+
+kj::Array<capnp::word> copy_words(kj::ArrayPtr<const capnp::word> frame) {
+  auto words = kj::heapArray<capnp::word>(frame.size());
+  std::copy(frame.begin(), frame.end(), words.begin());
+  return words;
+}
+
+} // namespace
+
+owned_frame::owned_frame(kj::ArrayPtr<const capnp::word> frame, const limits& lim)
+    : words_(copy_words(frame)),
+      reader_(words_.asPtr(), lim.reader_options(frame.size() * sizeof(capnp::word))),
+      root_(reader_.getRoot<schema::Envelope>()) {}
+
+schema::Payload::Reader owned_frame::payload() const {
+  switch (root_.which()) {
+    case schema::Envelope::USER: return root_.getUser();
+    case schema::Envelope::RESPONSE: return root_.getResponse();
+    default: return {};
+  }
+}
+
+} // namespace actorproc::wire
