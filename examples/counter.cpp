@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
     std::printf("request failed: %s\n", to_string(total.error()).c_str());
     return 1;
   }
-  std::printf("total after 10 adds: %lld\n", static_cast<long long>(total->get().getValue()));
+  std::printf("total after 10 adds: %lld\n", static_cast<long long>(total->getValue()));
 
   c.kill();  // a crash is an ordinary outcome: the node survives it
   auto after = c.request<demo::Get, demo::Count>({}, 1s);

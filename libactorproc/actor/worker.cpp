@@ -100,6 +100,8 @@ class worker_loop final : public context {
     return await_answer(ch, correlation, deadline);
   }
 
+  int mailbox_descriptor() const override { return channels_[0]->fd.get(); }
+
   void respond(wire::envelope_builder& out) override {
     if (current_correlation_ == 0 || replied_) return;
     replied_ = true;
@@ -110,6 +112,7 @@ class worker_loop final : public context {
  private:
   // One turn of the loop: handle one buffered frame, or wait for input.
   void step() {
+    drop_closed_channels();  // only here: no handler is running, so no frame of theirs is in use
     if (!stash_.empty()) {
       auto [peer, frame] = std::move(stash_.front());
       stash_.pop_front();
@@ -158,7 +161,6 @@ class worker_loop final : public context {
       if (fds[i].revents & POLLOUT) flush(ch);
       if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) read(ch);
     }
-    drop_closed_channels();
   }
 
   void read(channel& ch) {

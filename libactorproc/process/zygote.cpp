@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -171,6 +172,9 @@ expected<zygote> zygote::start(child_main body) {
   }
   unique_fd node_end(sv[0]), zygote_end(sv[1]);
   pid_t node_pid = ::getpid();
+  // Unwritten stdio buffers would be copied into the zygote and written again by
+  // every worker that flushes them.
+  std::fflush(nullptr);
   pid_t pid = ::fork();
   if (pid < 0) return error(errc::system_error, std::string("fork: ") + std::strerror(errno));
   if (pid == 0) {

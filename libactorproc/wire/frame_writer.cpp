@@ -92,13 +92,12 @@ flush_status frame_writer::flush(int fd) {
     // Write up to the next frame that carries descriptors, then that frame with them.
     std::size_t stop = bytes_.size();
     std::vector<unique_fd>* fds = nullptr;
-    if (!attachments_.empty()) {
-      if (attachments_.front().offset == head_) {
-        fds = &attachments_.front().fds;
-      } else {
-        stop = attachments_.front().offset;
-      }
+    std::size_t next = 0;
+    if (!attachments_.empty() && attachments_.front().offset == head_) {
+      fds = &attachments_.front().fds;
+      next = 1;
     }
+    if (attachments_.size() > next) stop = attachments_[next].offset;
     ssize_t n = send_some(fd, bytes_.data() + head_, stop - head_, fds);
     if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? flush_status::would_block : flush_status::failed;
     if (fds != nullptr) attachments_.pop_front();  // the kernel holds its own copies now

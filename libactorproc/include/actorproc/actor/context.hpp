@@ -49,6 +49,11 @@ struct no_fields {
   void operator()(Builder) const {}
 };
 
+class context;
+namespace detail {
+int mailbox_fd(const context& ctx);
+}
+
 class context {
  public:
   virtual ~context() = default;
@@ -104,6 +109,9 @@ class context {
   virtual expected<wire::frame_ptr> call(actor_ref to, wire::envelope_builder& out,
                                          std::chrono::milliseconds timeout) = 0;
   virtual void respond(wire::envelope_builder& out) = 0;
+  /// The worker's mailbox socket, for fault injection only (detail::mailbox_fd).
+  virtual int mailbox_descriptor() const = 0;
+  friend int detail::mailbox_fd(const context& ctx);
 
   uint64_t current_sender_ = 0;
   uint64_t current_correlation_ = 0;
@@ -114,5 +122,9 @@ class context {
   std::vector<std::string> args_;
   std::vector<unique_fd> inherited_fds_;
 };
+
+/// The raw mailbox socket of the worker running `ctx`. For fault-injection tests
+/// that write malformed frames; anything written there bypasses every check.
+inline int detail::mailbox_fd(const context& ctx) { return ctx.mailbox_descriptor(); }
 
 } // namespace actorproc

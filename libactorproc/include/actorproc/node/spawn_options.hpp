@@ -13,14 +13,14 @@ namespace actorproc {
 
 struct spawn_options {
   /// A name for logs and introspection; default "<type>#<id>".
-  std::string name;
+  std::string name = {};
   /// Handed to the actor (context::args()).
-  std::vector<std::string> args;
+  std::vector<std::string> args = {};
   start_method method = start_method::zygote;
   /// exec only: the binary to run instead of this program.
-  std::string program;
+  std::string program = {};
   /// Descriptors the child inherits (context::inherited_fds()); ownership passes to the child.
-  std::vector<unique_fd> fds;
+  std::vector<unique_fd> fds = {};
 };
 
 struct node_options {

@@ -40,8 +40,16 @@ using frame_ptr = std::unique_ptr<owned_frame>;
 
 } // namespace wire
 
+namespace detail {
+// Holds the frame before message<T>'s Reader base is built from it.
+struct frame_holder {
+  wire::frame_ptr frame;
+};
+} // namespace detail
+
+/// Reads as a T::Reader: `reply->getValue()` on an expected<message<T>>.
 template <class T>
-class message {
+class message : private detail::frame_holder, public T::Reader {
  public:
   /// Fails with type_mismatch unless the frame's payload is a T.
   static expected<message> from(wire::frame_ptr frame) {
@@ -52,23 +60,21 @@ class message {
     return message(std::move(frame));
   }
 
-  typename T::Reader get() const { return frame_->payload().getBody().template getAs<T>(); }
+  message(message&&) noexcept = default;
+  message& operator=(message&&) noexcept = default;
 
-  struct arrow {
-    typename T::Reader reader;
-    const typename T::Reader* operator->() const { return &reader; }
-  };
-  /// `reply->getValue()` reads a field directly.
-  arrow operator->() const { return {get()}; }
+  typename T::Reader get() const { return *this; }
 
  private:
-  explicit message(wire::frame_ptr frame) : frame_(std::move(frame)) {}
+  // The frame lives on the heap, so the Reader's pointers survive moves of the message.
+  explicit message(wire::frame_ptr f)
+      : detail::frame_holder{std::move(f)},
+        T::Reader(frame->payload().getBody().template getAs<T>()) {}
   static std::string hex(uint64_t v) {
     char text[24];
     std::snprintf(text, sizeof text, "0x%016llx", static_cast<unsigned long long>(v));
     return text;
   }
-  wire::frame_ptr frame_;
 };
 
 } // namespace actorproc

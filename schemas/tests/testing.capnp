@@ -1,0 +1,48 @@
+@0xaab5f2a445dde093;
+# Messages of the test actors (tests/children/test_actors.hpp).
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("testing");
+
+struct Echo { text @0 :Text; }
+struct Crash {
+  how @0 :How;
+  enum How { segfault @0; abort @1; exit3 @2; throwException @3; ignoreTermAndHang @4; }
+}
+struct Nap { millis @0 :UInt32; }
+struct Relay { target @0 :UInt64; text @1 :Text; timeoutMillis @2 :UInt32; }
+struct Flood { target @0 :UInt64; count @1 :UInt64; }
+struct SendGarbage {
+  kind @0 :Kind;
+  enum Kind { tooManySegments @0; oversized @1; badPointer @2; unknownKind @3; truncated @4; spoofedSender @5; emptyFrame @6; }
+}
+struct Tick {}
+struct Stats {}
+struct Report { received @0 :UInt64; text @1 :Text; }
+struct Watch { target @0 :UInt64; }
+struct WhoAmI {}
+struct Identity {
+  id @0 :UInt64;
+  name @1 :Text;
+  pid @2 :Int32;
+  ppid @3 :Int32;
+  args @4 :List(Text);
+  openFds @5 :List(Int32);
+}
+struct Unhandled {}
+
+# Same layout as actorproc's Envelope, with a union one member longer: setting `e`
+# produces an envelope whose kind the runtime does not know.
+struct FakeEnvelope {
+  to @0 :UInt64;
+  from @1 :UInt64;
+  correlation @2 :UInt64;
+  fdCount @3 :UInt8;
+  union {
+    a @4 :AnyPointer;
+    b @5 :AnyPointer;
+    c @6 :AnyPointer;
+    d @7 :AnyPointer;
+    e @8 :AnyPointer;
+  }
+}

@@ -1,0 +1,224 @@
+#pragma once
+// The actor types the test suites spawn. Each behaviour a test needs (crash in a
+// given way, nap, relay a request, write garbage to the mailbox) is a message.
+// Sleeping here is the behaviour under test (a slow consumer, a hung handler).
+
+#include <actorproc/actorproc.hpp>
+#include <actorproc/wire/frame_writer.hpp>
+#include <tests/testing.capnp.h>
+
+#include <capnp/message.h>
+#include <dirent.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace test_actors {
+
+inline std::vector<int> open_fds() {
+  std::vector<int> fds;
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) return fds;
+  while (dirent* entry = ::readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    int fd = std::atoi(entry->d_name);
+    if (fd != ::dirfd(dir)) fds.push_back(fd);
+  }
+  ::closedir(dir);
+  return fds;
+}
+
+inline void write_raw(int fd, const void* data, std::size_t size) {
+  (void)!::send(fd, data, size, MSG_NOSIGNAL);
+}
+
+// Writes one deliberately bad frame of the given kind to the mailbox.
+inline void send_garbage(actorproc::context& ctx, testing::SendGarbage::Kind kind) {
+  int fd = actorproc::detail::mailbox_fd(ctx);
+  using K = testing::SendGarbage::Kind;
+  switch (kind) {
+    case K::TOO_MANY_SEGMENTS: {
+      uint32_t header[2] = {0xFFFF, 1};
+      write_raw(fd, header, sizeof header);
+      break;
+    }
+    case K::OVERSIZED: {
+      uint32_t header[2] = {0, 0x0FFFFFFF};  // one segment of 2 GiB
+      write_raw(fd, header, sizeof header);
+      break;
+    }
+    case K::BAD_POINTER: {
+      // One segment of two words whose root struct pointer points far outside it.
+      uint32_t frame[6] = {0, 2, (1000u << 2), 0x00010000u, 0, 0};
+      write_raw(fd, frame, sizeof frame);
+      break;
+    }
+    case K::UNKNOWN_KIND: {
+      capnp::MallocMessageBuilder message;
+      auto fake = message.initRoot<testing::FakeEnvelope>();
+      fake.setFrom(ctx.id());
+      fake.initE().setAs<capnp::Text>("from the future");
+      actorproc::wire::frame_writer out;
+      out.append(message);
+      out.flush(fd);
+      break;
+    }
+    case K::TRUNCATED: {
+      uint32_t header[2] = {0, 10};  // announces ten words, sends one, then closes its side
+      uint64_t word = 0;
+      write_raw(fd, header, sizeof header);
+      write_raw(fd, &word, sizeof word);
+      ::shutdown(fd, SHUT_WR);
+      break;
+    }
+    case K::SPOOFED_SENDER: {
+      capnp::MallocMessageBuilder message;
+      auto env = message.initRoot<actorproc::schema::Envelope>();
+      env.setFrom(ctx.id() + 1000);
+      env.initSystem().setReady();
+      actorproc::wire::frame_writer out;
+      out.append(message);
+      out.flush(fd);
+      break;
+    }
+    case K::EMPTY_FRAME: {
+      uint32_t header[2] = {0, 0};
+      write_raw(fd, header, sizeof header);
+      break;
+    }
+  }
+}
+
+// The all-purpose test actor.
+struct echo {
+  using handles = actorproc::handles<testing::Echo, testing::Crash, testing::Nap, testing::WhoAmI, testing::Relay,
+                                     testing::SendGarbage, testing::Tick, testing::Stats, testing::Watch,
+                                     testing::Flood>;
+
+  explicit echo(actorproc::context& ctx) {
+    // args[0], if given, is a delay in milliseconds per Tick: a slow consumer.
+    if (!ctx.args().empty()) tick_delay = std::chrono::milliseconds(std::stoi(ctx.args()[0]));
+  }
+
+  void on(testing::Echo::Reader m, actorproc::context& ctx) {
+    std::string text = m.getText();
+    ctx.reply<testing::Echo>([&](testing::Echo::Builder b) { b.setText(text); });
+  }
+
+  void on(testing::Crash::Reader m) {
+    using H = testing::Crash::How;
+    switch (m.getHow()) {
+      case H::SEGFAULT: {
+        // A real invalid access (not raise()), on a page mapped without access.
+        void* page = ::mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        *static_cast<volatile int*>(page) = 1;
+        break;
+      }
+      case H::ABORT: std::abort();
+      case H::EXIT3: std::exit(3);
+      case H::THROW_EXCEPTION: throw std::runtime_error("boom in the handler");
+      case H::IGNORE_TERM_AND_HANG:
+        ::signal(SIGTERM, SIG_IGN);
+        for (;;) ::pause();
+    }
+  }
+
+  void on(testing::Nap::Reader m, actorproc::context& ctx) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(m.getMillis()));
+    ctx.reply<testing::Echo>([](testing::Echo::Builder b) { b.setText("rested"); });
+  }
+
+  void on(testing::WhoAmI::Reader, actorproc::context& ctx) {
+    auto fds = open_fds();
+    ctx.reply<testing::Identity>([&](testing::Identity::Builder b) {
+      b.setId(ctx.id());
+      b.setName(ctx.name());
+      b.setPid(::getpid());
+      b.setPpid(::getppid());
+      auto args = b.initArgs(static_cast<unsigned>(ctx.args().size()));
+      for (unsigned i = 0; i < args.size(); ++i) args.set(i, ctx.args()[i]);
+      auto list = b.initOpenFds(static_cast<unsigned>(fds.size()));
+      for (unsigned i = 0; i < list.size(); ++i) list.set(i, fds[i]);
+    });
+  }
+
+  void on(testing::Relay::Reader m, actorproc::context& ctx) {
+    std::string text = m.getText();
+    auto answer = ctx.request<testing::Echo, testing::Echo>(
+        {m.getTarget()}, [&](testing::Echo::Builder b) { b.setText(text); },
+        std::chrono::milliseconds(m.getTimeoutMillis() ? m.getTimeoutMillis() : 5000));
+    std::string result = answer ? std::string(answer->get().getText()) : "error: " + to_string(answer.error());
+    ctx.reply<testing::Echo>([&](testing::Echo::Builder b) { b.setText(result); });
+  }
+
+  void on(testing::SendGarbage::Reader m, actorproc::context& ctx) { send_garbage(ctx, m.getKind()); }
+
+  void on(testing::Tick::Reader) {
+    if (tick_delay.count() > 0) std::this_thread::sleep_for(tick_delay);
+    ++ticks;
+  }
+
+  void on(testing::Stats::Reader, actorproc::context& ctx) {
+    ctx.reply<testing::Report>([&](testing::Report::Builder b) {
+      b.setReceived(ticks);
+      b.setText(last_down);
+    });
+  }
+
+  void on(testing::Watch::Reader m, actorproc::context& ctx) {
+    ctx.monitor({m.getTarget()});
+    if (ctx.is_request()) ctx.reply<testing::Echo>([](testing::Echo::Builder b) { b.setText("watching"); });
+  }
+
+  void on(testing::Flood::Reader m, actorproc::context& ctx) {
+    uint64_t sent = 0;
+    std::string failure;
+    for (; sent < m.getCount(); ++sent) {
+      auto r = ctx.send<testing::Tick>({m.getTarget()});
+      if (!r) {
+        failure = to_string(r.error());
+        break;
+      }
+    }
+    ctx.reply<testing::Report>([&](testing::Report::Builder b) {
+      b.setReceived(sent);
+      b.setText(failure);
+    });
+  }
+
+  void on_down(actorproc::actor_ref who, const actorproc::exit_reason& why, actorproc::context&) {
+    last_down = std::to_string(who.id) + ": " + to_string(why);
+  }
+
+  std::chrono::milliseconds tick_delay{0};
+  uint64_t ticks = 0;
+  std::string last_down;
+};
+
+// Fails to start: its constructor throws.
+struct broken {
+  using handles = actorproc::handles<testing::Echo>;
+  broken() { throw std::runtime_error("cannot build this actor"); }
+  void on(testing::Echo::Reader) {}
+};
+
+inline const actorproc::entry_table& table() {
+  static const actorproc::entry_table actors = [] {
+    actorproc::entry_table t;
+    t.add<echo>("echo");
+    t.add<broken>("broken");
+    return t;
+  }();
+  return actors;
+}
+
+} // namespace test_actors

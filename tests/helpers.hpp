@@ -1,0 +1,62 @@
+#pragma once
+// Process inspection for the hygiene tests: descriptors, children, liveness.
+
+#include <actorproc/base/unique_fd.hpp>
+
+#include <dirent.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+
+namespace test_helpers {
+
+/// Number of open descriptors of this process.
+inline int open_fd_count() {
+  int count = 0;
+  DIR* dir = ::opendir("/proc/self/fd");
+  while (dirent* entry = ::readdir(dir)) {
+    if (entry->d_name[0] != '.') ++count;
+  }
+  ::closedir(dir);
+  return count - 1;  // the directory's own descriptor
+}
+
+/// Pids of this process's children, zombies included, over all its threads.
+inline std::set<pid_t> children_of_self() {
+  std::set<pid_t> pids;
+  DIR* tasks = ::opendir("/proc/self/task");
+  while (dirent* task = ::readdir(tasks)) {
+    if (task->d_name[0] == '.') continue;
+    std::ifstream in(std::string("/proc/self/task/") + task->d_name + "/children");
+    pid_t pid;
+    while (in >> pid) pids.insert(pid);
+  }
+  ::closedir(tasks);
+  return pids;
+}
+
+/// Waits until `pid` has exited (a zombie counts as exited), up to `timeout`.
+/// Uses a pidfd, so it works for processes that are not our children.
+inline bool wait_gone(pid_t pid, std::chrono::milliseconds timeout) {
+  actorproc::unique_fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd) return true;  // no such process any more
+  pollfd p{pidfd.get(), POLLIN, 0};
+  return ::poll(&p, 1, static_cast<int>(timeout.count())) == 1;
+}
+
+/// The state letter of /proc/<pid>/stat ('Z' for a zombie), or 0 if gone.
+inline char process_state(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return 0;
+  auto close = line.rfind(')');
+  return close == std::string::npos || close + 2 >= line.size() ? 0 : line[close + 2];
+}
+
+} // namespace test_helpers

@@ -1,0 +1,286 @@
+// Messaging: requests and replies in every direction, timeouts, errors as
+// values, bad frames from a child, monitors, and bounded mailboxes.
+#define BOOST_TEST_MODULE messaging
+#define BOOST_TEST_NO_MAIN
+#include "test_main.hpp"
+
+#include <examples/messages.capnp.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+using namespace actorproc;
+using namespace std::chrono_literals;
+using test_actors::table;
+
+namespace {
+
+constexpr auto patience = 20s;
+
+std::string echo_through(const actor_handle& a, const std::string& text) {
+  auto r = a.request<testing::Echo, testing::Echo>([&](testing::Echo::Builder b) { b.setText(text); }, patience);
+  return r ? std::string(r->getText()) : "error: " + to_string(r.error());
+}
+
+std::string relay(const actor_handle& via, const actor_handle& to, const std::string& text, uint32_t timeout_ms = 5000) {
+  auto r = via.request<testing::Relay, testing::Echo>(
+      [&](testing::Relay::Builder b) {
+        b.setTarget(to.id());
+        b.setText(text);
+        b.setTimeoutMillis(timeout_ms);
+      },
+      patience);
+  return r ? std::string(r->getText()) : "error: " + to_string(r.error());
+}
+
+uint64_t ticks_of(const actor_handle& a) {
+  auto r = a.request<testing::Stats, testing::Report>({}, patience);
+  BOOST_REQUIRE(r);
+  return r->getReceived();
+}
+
+// Collects what the node logs, for asserting that errors name the actor.
+struct log_capture {
+  std::mutex mutex;
+  std::vector<std::string> lines;
+  node_options options() {
+    node_options o;
+    o.log = [this](const std::string& line) {
+      std::lock_guard lock(mutex);
+      lines.push_back(line);
+    };
+    return o;
+  }
+  bool contains(const std::string& needle) {
+    std::lock_guard lock(mutex);
+    for (auto& l : lines) {
+      if (l.find(needle) != std::string::npos) return true;
+    }
+    return false;
+  }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(the_node_sends_and_requests_and_one_way_messages_arrive_in_order) {
+  node n{table()};
+  auto a = n.spawn("echo").value();
+  for (int i = 0; i < 1000; ++i) BOOST_REQUIRE(a.send<testing::Tick>());
+  BOOST_TEST(ticks_of(a) == 1000u);
+  BOOST_TEST(echo_through(a, "hello") == "hello");
+  BOOST_TEST(a.stats().messages_in == 1002u);
+}
+
+BOOST_AUTO_TEST_CASE(requests_from_many_threads_each_get_their_own_answer) {
+  node n{table()};
+  auto a = n.spawn("echo").value();
+  std::vector<std::thread> threads;
+  std::atomic<int> right{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 100; ++i) {
+        std::string text = std::to_string(t) + ":" + std::to_string(i);
+        if (echo_through(a, text) == text) ++right;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  BOOST_TEST(right.load() == 400);
+}
+
+BOOST_AUTO_TEST_CASE(a_worker_requests_another_worker_through_the_node) {
+  node n{table()};
+  auto a = n.spawn("echo").value();
+  auto b = n.spawn("echo").value();
+  BOOST_TEST(relay(a, b, "via node") == "via node");
+  BOOST_TEST(relay(b, a, "and back") == "and back");
+}
+
+BOOST_AUTO_TEST_CASE(connected_workers_talk_over_their_direct_channel) {
+  node n{table()};
+  auto a = n.spawn("echo").value();
+  auto b = n.spawn("echo").value();
+  BOOST_REQUIRE(n.connect(a, b));
+  auto routed_before = b.stats().messages_in;
+  for (int i = 0; i < 20; ++i) BOOST_TEST(relay(a, b, "direct " + std::to_string(i)) == "direct " + std::to_string(i));
+  // The node carried the 20 Relay requests to a, but none of the Echo requests to b.
+  BOOST_TEST(b.stats().messages_in == routed_before);
+}
+
+BOOST_AUTO_TEST_CASE(a_request_to_an_actor_that_dies_on_the_direct_channel_fails_without_hanging) {
+  node n{table()};
+  auto a = n.spawn("echo").value();
+  auto b = n.spawn("echo").value();
+  BOOST_REQUIRE(n.connect(a, b));
+  BOOST_TEST(relay(a, b, "warm") == "warm");
+  b.kill();
+  BOOST_REQUIRE(b.join(patience));
+  std::string answer = relay(a, b, "anyone?", 15000);
+  BOOST_TEST(answer.find("error") == 0u);
+  BOOST_TEST(answer.find("timeout") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_request_that_is_not_answered_in_time_times_out_and_the_late_answer_is_dropped) {
+  node n{table()};
+  auto a = n.spawn("echo").value();
+  auto slow = a.request<testing::Nap, testing::Echo>([](testing::Nap::Builder b) { b.setMillis(500); }, 50ms);
+  BOOST_REQUIRE(!slow);
+  BOOST_TEST((slow.error().code == errc::timeout));
+  BOOST_TEST(echo_through(a, "next") == "next");  // the late "rested" did not answer this one
+}
+
+BOOST_AUTO_TEST_CASE(a_request_to_an_actor_killed_meanwhile_fails_promptly_with_actor_down) {
+  node n{table()};
+  auto a = n.spawn("echo").value();
+  std::optional<expected<message<testing::Echo>>> answer;
+  std::thread requester([&] {
+    answer = a.request<testing::Nap, testing::Echo>([](testing::Nap::Builder b) { b.setMillis(60000); }, 60s);
+  });
+  // The request is in flight once the actor has read it: its mailbox is empty and it is napping.
+  for (int i = 0; i < 2000 && a.stats().messages_in == 0; ++i) std::this_thread::yield();
+  a.kill();
+  requester.join();  // must return long before the 60 s timeout
+  BOOST_REQUIRE(answer.has_value());
+  BOOST_REQUIRE(!*answer);
+  BOOST_TEST(((*answer).error().code == errc::actor_down));
+  BOOST_REQUIRE((*answer).error().reason);
+  BOOST_TEST((*answer).error().reason->signal == SIGKILL);
+}
+
+BOOST_AUTO_TEST_CASE(errors_come_back_as_values) {
+  node n{table()};
+  auto a = n.spawn("echo").value();
+
+  auto unhandled = a.request<testing::Unhandled, testing::Echo>({}, patience);
+  BOOST_REQUIRE(!unhandled);
+  BOOST_TEST((unhandled.error().code == errc::unhandled_message));
+  BOOST_REQUIRE(a.send<testing::Unhandled>());  // one-way: logged and dropped, the actor lives on
+  BOOST_TEST(echo_through(a, "alive") == "alive");
+
+  auto mismatch = a.request<testing::Echo, testing::Report>({}, patience);
+  BOOST_REQUIRE(!mismatch);
+  BOOST_TEST((mismatch.error().code == errc::type_mismatch));
+
+  auto thrown = a.request<testing::Crash, testing::Echo>(
+      [](testing::Crash::Builder b) { b.setHow(testing::Crash::How::THROW_EXCEPTION); }, patience);
+  BOOST_REQUIRE(!thrown);
+  BOOST_TEST((thrown.error().code == errc::handler_exception));
+  BOOST_TEST(thrown.error().message == "boom in the handler");
+  auto reason = a.join(patience);
+  BOOST_REQUIRE(reason);
+  BOOST_TEST((reason->what == exit_reason::kind::exception));
+
+  auto after = a.request<testing::Echo, testing::Echo>({}, patience);
+  BOOST_REQUIRE(!after);
+  BOOST_TEST((after.error().code == errc::actor_down));
+}
+
+BOOST_AUTO_TEST_CASE(a_worker_request_to_a_dead_or_unknown_actor_fails_with_a_reason) {
+  node n{table()};
+  auto a = n.spawn("echo").value();
+  auto b = n.spawn("echo").value();
+  b.kill();
+  BOOST_REQUIRE(b.join(patience));
+  BOOST_TEST(relay(a, b, "x").find("unknown_actor") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(every_kind_of_bad_frame_kills_only_its_sender_with_protocol_error) {
+  log_capture log;
+  node n{table(), log.options()};
+  auto bystander = n.spawn("echo").value();
+  using K = testing::SendGarbage::Kind;
+  for (auto kind : {K::TOO_MANY_SEGMENTS, K::OVERSIZED, K::BAD_POINTER, K::UNKNOWN_KIND, K::TRUNCATED,
+                    K::SPOOFED_SENDER, K::EMPTY_FRAME}) {
+    auto culprit = n.spawn("echo", {.name = "culprit-" + std::to_string(static_cast<int>(kind))}).value();
+    BOOST_REQUIRE(culprit.send<testing::SendGarbage>([&](testing::SendGarbage::Builder b) { b.setKind(kind); }));
+    auto reason = culprit.join(patience);
+    BOOST_REQUIRE(reason);
+    BOOST_TEST((reason->what == exit_reason::kind::protocol_error), "kind " << static_cast<int>(kind) << ": "
+                                                                           << to_string(*reason));
+    BOOST_TEST(log.contains("actor '" + culprit.name() + "'"));
+  }
+  BOOST_TEST(echo_through(bystander, "still here") == "still here");
+}
+
+BOOST_AUTO_TEST_CASE(monitors_hear_of_an_exit_in_the_node_and_in_workers) {
+  node n{table()};
+  auto watcher = n.spawn("echo").value();
+  auto target = n.spawn("echo").value();
+  std::mutex mutex;
+  std::condition_variable heard;
+  std::optional<exit_reason> seen;
+  target.monitor([&](actor_ref who, const exit_reason& why) {
+    std::lock_guard lock(mutex);
+    if (who == target.ref()) seen = why;
+    heard.notify_all();
+  });
+  auto watching = watcher.request<testing::Watch, testing::Echo>(
+      [&](testing::Watch::Builder b) { b.setTarget(target.id()); }, patience);
+  BOOST_REQUIRE(watching);
+  // The Watch reply is sent after the worker's monitor request, so the node registered it.
+  BOOST_REQUIRE(target.send<testing::Crash>([](testing::Crash::Builder b) { b.setHow(testing::Crash::How::EXIT3); }));
+  {
+    std::unique_lock lock(mutex);
+    BOOST_REQUIRE(heard.wait_for(lock, patience, [&] { return seen.has_value(); }));
+  }
+  BOOST_TEST(seen->code == 3);
+  // The worker learns it through a down message; ask until it has been handled.
+  std::string down;
+  for (int i = 0; i < 1000 && down.empty(); ++i) {
+    auto r = watcher.request<testing::Stats, testing::Report>({}, patience);
+    BOOST_REQUIRE(r);
+    down = r->getText();
+  }
+  BOOST_TEST(down == std::to_string(target.id()) + ": exit code 3");
+}
+
+BOOST_AUTO_TEST_CASE(a_full_mailbox_makes_the_node_sender_wait_then_fail_and_memory_stays_bounded) {
+  node_options options;
+  options.mailbox_bytes = 64 * 1024;
+  node n{table(), options};
+  auto slow = n.spawn("echo", {.args = {"20"}}).value();  // 20 ms per Tick
+  std::size_t sent = 0;
+  std::optional<error> refused;
+  for (std::size_t i = 0; i < 1000000 && !refused; ++i) {
+    auto r = slow.send<testing::Tick>({}, 10ms);
+    if (r) {
+      ++sent;
+    } else {
+      refused = r.error();
+    }
+    BOOST_REQUIRE(slow.stats().mailbox_bytes <= options.mailbox_bytes + 1024);
+  }
+  BOOST_REQUIRE(refused);
+  BOOST_TEST((refused->code == errc::mailbox_full));
+  BOOST_TEST(sent > 1000u);  // the socket buffers and the mailbox bound, not one message
+  slow.kill();
+}
+
+BOOST_AUTO_TEST_CASE(a_fast_worker_flooding_a_slow_one_is_held_back_by_the_node_and_nothing_is_lost) {
+  node_options options;
+  options.mailbox_bytes = 32 * 1024;
+  node n{table(), options};
+  auto slow = n.spawn("echo", {.args = {"1"}}).value();  // 1 ms per Tick
+  auto fast = n.spawn("echo").value();
+  constexpr uint64_t count = 3000;
+  std::optional<expected<message<testing::Report>>> flooded;
+  std::thread flooder([&] {
+    flooded = fast.request<testing::Flood, testing::Report>(
+        [&](testing::Flood::Builder b) {
+          b.setTarget(slow.id());
+          b.setCount(count);
+        },
+        120s);
+  });
+  std::size_t peak = 0;
+  while (!flooded.has_value()) {
+    peak = std::max(peak, slow.stats().mailbox_bytes);
+    std::this_thread::yield();
+  }
+  flooder.join();
+  BOOST_REQUIRE(*flooded);
+  BOOST_TEST((*flooded)->getReceived() == count);
+  BOOST_TEST(peak <= options.mailbox_bytes + 1024);
+  BOOST_TEST(ticks_of(slow) == count);  // ordered after every Tick: all arrived
+}

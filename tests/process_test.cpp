@@ -1,0 +1,240 @@
+// Spawning and process hygiene: both start methods, exit reasons of every kind
+// of death, inherited descriptors, zombies, descriptor leaks, orphans.
+#define BOOST_TEST_MODULE process
+#define BOOST_TEST_NO_MAIN
+#include "test_main.hpp"
+
+#include "helpers.hpp"
+
+#include <signal.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <set>
+
+using namespace actorproc;
+using namespace std::chrono_literals;
+using test_actors::table;
+
+namespace {
+
+// Generous: only reached when something is already broken (2 loaded cores, sanitizers).
+constexpr auto patience = 20s;
+
+std::set<int> fds_of(const message<testing::Identity>& id) {
+  std::set<int> fds;
+  for (int fd : id.getOpenFds()) fds.insert(fd);
+  return fds;
+}
+
+exit_reason crash_with(node& n, testing::Crash::How how) {
+  auto a = n.spawn("echo").value();
+  BOOST_REQUIRE(a.send<testing::Crash>([&](testing::Crash::Builder b) { b.setHow(how); }));
+  auto reason = a.join(patience);
+  BOOST_REQUIRE(reason);
+  return *reason;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_zygote_started_actor_is_a_child_of_the_node_with_its_name_and_args) {
+  node n{table()};
+  auto a = n.spawn("echo", {.name = "first", .args = {"0", "two"}}).value();
+  auto id = a.request<testing::WhoAmI, testing::Identity>({}, patience);
+  BOOST_REQUIRE(id);
+  BOOST_TEST(id->getPid() == a.pid());
+  BOOST_TEST(id->getPpid() == ::getpid());  // reaped by the node, not by the zygote
+  BOOST_TEST(a.pid() != n.zygote_pid());
+  BOOST_TEST(std::string(id->getName()) == "first");
+  BOOST_TEST(id->getId() == a.id());
+  BOOST_REQUIRE(id->getArgs().size() == 2u);
+  BOOST_TEST(std::string(id->getArgs()[1]) == "two");
+}
+
+BOOST_AUTO_TEST_CASE(an_exec_started_actor_runs_the_same_program_afresh) {
+  node n{table()};
+  auto a = n.spawn("echo", {.name = "fresh", .args = {"0", "x y"}, .method = start_method::exec}).value();
+  auto id = a.request<testing::WhoAmI, testing::Identity>({}, patience);
+  BOOST_REQUIRE(id);
+  BOOST_TEST(id->getPpid() == ::getpid());
+  BOOST_TEST(std::string(id->getName()) == "fresh");
+  BOOST_REQUIRE(id->getArgs().size() == 2u);
+  BOOST_TEST(std::string(id->getArgs()[1]) == "x y");
+  char exe[4096] = {};
+  std::string link = "/proc/" + std::to_string(a.pid()) + "/exe";
+  BOOST_TEST(::readlink(link.c_str(), exe, sizeof exe - 1) > 0);
+}
+
+BOOST_AUTO_TEST_CASE(an_exec_started_actor_can_be_another_binary) {
+  node n{table()};
+  auto a = n.spawn("greeter", {.method = start_method::exec, .program = OTHER_WORKER_PATH}).value();
+  auto reply = a.request<testing::Echo, testing::Echo>([](testing::Echo::Builder b) { b.setText("hi"); }, patience);
+  BOOST_REQUIRE(reply);
+  BOOST_TEST(std::string(reply->getText()) == "greeter says: hi");
+}
+
+BOOST_AUTO_TEST_CASE(a_missing_binary_fails_the_spawn_with_launch_failed_and_the_errno) {
+  node n{table()};
+  auto a = n.spawn("echo", {.method = start_method::exec, .program = "/nonexistent/worker"});
+  BOOST_REQUIRE(!a);
+  BOOST_TEST((a.error().code == errc::launch_failed));
+  BOOST_TEST(a.error().message.find("No such file") != std::string::npos);
+  BOOST_TEST(test_helpers::children_of_self() == std::set<pid_t>{n.zygote_pid()});  // the failed child was reaped
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_actor_type_is_an_invalid_argument) {
+  node n{table()};
+  auto a = n.spawn("no-such-type");
+  BOOST_REQUIRE(!a);
+  BOOST_TEST((a.error().code == errc::invalid_argument));
+}
+
+BOOST_AUTO_TEST_CASE(a_constructor_that_throws_fails_the_spawn_with_its_message) {
+  node n{table()};
+  for (auto method : {start_method::zygote, start_method::exec}) {
+    auto a = n.spawn("broken", {.method = method});
+    BOOST_REQUIRE(!a);
+    BOOST_TEST((a.error().code == errc::launch_failed));
+    BOOST_REQUIRE(a.error().reason);
+    BOOST_TEST((a.error().reason->what == exit_reason::kind::launch_failed));
+    BOOST_TEST(a.error().reason->detail.find("cannot build this actor") != std::string::npos);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(each_kind_of_death_is_reported_with_its_own_reason) {
+  node n{table()};
+  auto segv = crash_with(n, testing::Crash::How::SEGFAULT);
+  BOOST_TEST((segv.what == exit_reason::kind::signal));
+  BOOST_TEST(segv.signal == SIGSEGV);
+
+  auto abrt = crash_with(n, testing::Crash::How::ABORT);
+  BOOST_TEST((abrt.what == exit_reason::kind::signal));
+  BOOST_TEST(abrt.signal == SIGABRT);
+
+  auto exit3 = crash_with(n, testing::Crash::How::EXIT3);
+  BOOST_TEST((exit3.what == exit_reason::kind::exit_code));
+  BOOST_TEST(exit3.code == 3);
+
+  auto thrown = crash_with(n, testing::Crash::How::THROW_EXCEPTION);
+  BOOST_TEST((thrown.what == exit_reason::kind::exception));
+  BOOST_TEST(thrown.detail == "boom in the handler");
+
+  auto a = n.spawn("echo").value();
+  BOOST_TEST(a.kill());
+  auto killed = a.join(patience);
+  BOOST_REQUIRE(killed);
+  BOOST_TEST((killed->what == exit_reason::kind::signal));
+  BOOST_TEST(killed->signal == SIGKILL);
+  BOOST_TEST(!a.kill());  // an exited actor is never signalled again
+  BOOST_TEST(n.size() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_stopped_actor_exits_normal_and_the_node_shutdown_reason_is_shutdown) {
+  exit_reason at_shutdown;
+  {
+    node n{table()};
+    auto a = n.spawn("echo").value();
+    a.stop();
+    auto reason = a.join(patience);
+    BOOST_REQUIRE(reason);
+    BOOST_TEST((reason->what == exit_reason::kind::normal));
+    auto b = n.spawn("echo").value();
+    b.monitor([&](actor_ref, const exit_reason& why) { at_shutdown = why; });
+  }
+  BOOST_TEST((at_shutdown.what == exit_reason::kind::shutdown));
+}
+
+BOOST_AUTO_TEST_CASE(the_stop_ladder_ends_with_sigkill_for_an_actor_that_ignores_everything) {
+  node n{table()};
+  auto a = n.spawn("echo").value();
+  BOOST_REQUIRE(a.send<testing::Crash>([](testing::Crash::Builder b) {
+    b.setHow(testing::Crash::How::IGNORE_TERM_AND_HANG);
+  }));
+  // The handler is now stuck with SIGTERM ignored; the stop message is never read.
+  a.stop(100ms);
+  auto reason = a.join(patience);
+  BOOST_REQUIRE(reason);
+  BOOST_TEST((reason->what == exit_reason::kind::signal));
+  BOOST_TEST(reason->signal == SIGKILL);
+}
+
+BOOST_AUTO_TEST_CASE(a_child_inherits_only_stdio_and_its_mailbox) {
+  node n{table()};
+  for (auto method : {start_method::zygote, start_method::exec}) {
+    auto a = n.spawn("echo", {.method = method}).value();
+    auto id = a.request<testing::WhoAmI, testing::Identity>({}, patience);
+    BOOST_REQUIRE(id);
+    auto fds = fds_of(*id);
+    BOOST_TEST(fds.size() == 4u);  // 0, 1, 2 and the mailbox
+    BOOST_TEST(fds.count(0) + fds.count(1) + fds.count(2) == 3u);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(descriptors_given_at_spawn_are_inherited_and_nothing_else) {
+  node n{table()};
+  int pipe_fds[2];
+  BOOST_REQUIRE(::pipe2(pipe_fds, O_CLOEXEC) == 0);
+  unique_fd keep_read_end(pipe_fds[0]);
+  spawn_options options;
+  options.fds.emplace_back(pipe_fds[1]);
+  auto a = n.spawn("echo", std::move(options)).value();
+  auto id = a.request<testing::WhoAmI, testing::Identity>({}, patience);
+  BOOST_REQUIRE(id);
+  BOOST_TEST(fds_of(*id).size() == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(five_hundred_spawns_leave_no_descriptor_and_no_zombie_behind) {
+  node n{table()};
+  auto warm_up = n.spawn("echo").value();  // whatever the first spawn allocates once
+  warm_up.stop();
+  BOOST_REQUIRE(warm_up.join(patience));
+  int fds_before = test_helpers::open_fd_count();
+  std::vector<pid_t> pids;
+  for (int i = 0; i < 500; ++i) {
+    auto a = n.spawn("echo", {.method = i % 50 == 0 ? start_method::exec : start_method::zygote});
+    BOOST_REQUIRE(a);
+    pids.push_back(a->pid());
+    if (i % 2 == 0) {
+      a->stop();
+    } else {
+      a->kill();
+    }
+    BOOST_REQUIRE(a->join(patience));
+  }
+  BOOST_TEST(test_helpers::open_fd_count() == fds_before);
+  BOOST_TEST(test_helpers::children_of_self() == std::set<pid_t>{n.zygote_pid()});
+  for (pid_t pid : {pids.front(), pids[250], pids.back()}) BOOST_TEST(test_helpers::process_state(pid) != 'Z');
+}
+
+BOOST_AUTO_TEST_CASE(no_actor_outlives_a_node_that_is_sigkilled) {
+  // orphan_node starts a node with three actors, prints their pids, and waits.
+  int out[2];
+  BOOST_REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  char* argv[] = {const_cast<char*>(ORPHAN_NODE_PATH), nullptr};
+  pid_t node_pid;
+  BOOST_REQUIRE(::posix_spawn(&node_pid, ORPHAN_NODE_PATH, &actions, nullptr, argv, environ) == 0);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(out[1]);
+
+  FILE* in = ::fdopen(out[0], "r");
+  std::vector<pid_t> pids;
+  char word[32];
+  int pid;
+  while (std::fscanf(in, "%31s %d", word, &pid) == 2) {
+    if (std::string(word) == "ready") break;
+    pids.push_back(pid);
+  }
+  BOOST_REQUIRE(pids.size() == 4u);  // the zygote and three actors
+  for (pid_t p : pids) BOOST_REQUIRE(test_helpers::process_state(p) != 0);
+
+  ::kill(node_pid, SIGKILL);
+  int status;
+  BOOST_REQUIRE(::waitpid(node_pid, &status, 0) == node_pid);
+  for (pid_t p : pids) BOOST_TEST(test_helpers::wait_gone(p, patience));
+  std::fclose(in);
+}
