@@ -182,7 +182,13 @@ BOOST_AUTO_TEST_CASE(a_worker_request_to_a_dead_or_unknown_actor_fails_with_a_re
   auto b = n.spawn("echo").value();
   b.kill();
   BOOST_REQUIRE(b.join(patience));
-  BOOST_TEST(relay(a, b, "x").find("unknown_actor") != std::string::npos);
+  std::string answer = relay(a, b, "x");
+  BOOST_TEST(answer.find("actor_down") != std::string::npos);
+  BOOST_TEST(answer.find("signal 9") != std::string::npos);
+
+  auto r = a.request<testing::Relay, testing::Echo>([](testing::Relay::Builder m) { m.setTarget(999999); }, patience);
+  BOOST_REQUIRE(r);
+  BOOST_TEST(std::string(r->getText()).find("unknown_actor") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(every_kind_of_bad_frame_kills_only_its_sender_with_protocol_error) {

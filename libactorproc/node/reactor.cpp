@@ -16,6 +16,9 @@ namespace {
 uint64_t socket_key(uint64_t id) { return id << 1; }
 uint64_t pidfd_key(uint64_t id) { return (id << 1) | 1; }
 
+// How many exit reasons of dead actors are remembered.
+constexpr std::size_t graveyard_size = 4096;
+
 // Parked senders resume once the destination has drained to half its bound,
 // so one freed byte does not wake everyone for one message each.
 bool drained_enough(const link& l) { return l.out.size() <= l.mailbox_bytes / 2; }
@@ -66,6 +69,13 @@ std::shared_ptr<link> reactor::find(uint64_t id) const {
   std::lock_guard lock(links_mutex_);
   auto it = links_.find(id);
   return it == links_.end() ? nullptr : it->second;
+}
+
+std::optional<exit_reason> reactor::exit_reason_of(uint64_t id) const {
+  std::lock_guard lock(links_mutex_);
+  auto it = graveyard_.find(id);
+  if (it == graveyard_.end()) return std::nullopt;
+  return it->second;
 }
 
 std::vector<std::shared_ptr<link>> reactor::all() const {
@@ -185,8 +195,13 @@ bool reactor::route(link& from, kj::ArrayPtr<const capnp::word> frame) {
   bool is_request = envelope.isUser() && envelope.getCorrelation() != 0;
   if (!to) {
     if (is_request) {
-      answer_failure(from, to_id, envelope.getCorrelation(), errc::unknown_actor,
-                     "no actor with id " + std::to_string(to_id) + " is alive on this node");
+      if (auto reason = exit_reason_of(to_id)) {
+        answer_failure(from, to_id, envelope.getCorrelation(), errc::actor_down,
+                       "actor " + std::to_string(to_id) + " has exited", reason);
+      } else {
+        answer_failure(from, to_id, envelope.getCorrelation(), errc::unknown_actor,
+                       "no actor with id " + std::to_string(to_id) + " is alive on this node");
+      }
     }
     return true;  // a one-way message to a dead actor is dropped, as in Erlang
   }
@@ -304,7 +319,9 @@ void reactor::to_node(link& from, schema::Envelope::Reader env, kj::ArrayPtr<con
       out.address(from.id, 0, 0);
       auto down = out.envelope().initSystem().initDown();
       down.setActor(system.getMonitor());
-      wire::write_exit_reason(down.initReason(), exit_reason::because(exit_reason::kind::normal, "noproc: no such actor"));
+      wire::write_exit_reason(down.initReason(),
+                              exit_reason_of(system.getMonitor())
+                                  .value_or(exit_reason::because(exit_reason::kind::normal, "noproc: no such actor")));
       from.enqueue(out.message(), {}, true);
       break;
     }
@@ -396,6 +413,12 @@ void reactor::on_exit(const std::shared_ptr<link>& l) {
   {
     std::lock_guard lock(links_mutex_);
     links_.erase(l->id);
+    graveyard_[l->id] = reason;
+    graveyard_order_.push_back(l->id);
+    if (graveyard_order_.size() > graveyard_size) {
+      graveyard_.erase(graveyard_order_.front());
+      graveyard_order_.pop_front();
+    }
   }
   l->socket.reset();
   if (hooks_.exited) hooks_.exited(*l);

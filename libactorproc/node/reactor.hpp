@@ -15,6 +15,7 @@
 #include <actorproc/wire/envelope.hpp>
 
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -42,6 +43,8 @@ class reactor {
   void update_events_locked(link& l);
 
   std::shared_ptr<link> find(uint64_t id) const;
+  /// How a recently exited actor ended (nullopt if unknown or long gone).
+  std::optional<exit_reason> exit_reason_of(uint64_t id) const;
   std::vector<std::shared_ptr<link>> all() const;
   std::size_t size() const;
   /// Waits until no actor is left; false on timeout.
@@ -72,6 +75,10 @@ class reactor {
   mutable std::mutex links_mutex_;
   std::condition_variable links_changed_;
   std::unordered_map<uint64_t, std::shared_ptr<link>> links_;
+  // The exit reasons of the most recent dead actors, so that a message to one
+  // fails with actor_down and its reason rather than unknown_actor. Bounded.
+  std::unordered_map<uint64_t, exit_reason> graveyard_;
+  std::deque<uint64_t> graveyard_order_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };
