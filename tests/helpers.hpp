@@ -27,6 +27,21 @@ inline int open_fd_count() {
   return count - 1;  // the directory's own descriptor
 }
 
+/// "3 -> socket:[123], 4 -> anon_inode:[pidfd], ..." for failure messages.
+inline std::string describe_fds() {
+  std::string out;
+  DIR* dir = ::opendir("/proc/self/fd");
+  while (dirent* entry = ::readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    char target[256] = {};
+    std::string path = std::string("/proc/self/fd/") + entry->d_name;
+    (void)!::readlink(path.c_str(), target, sizeof target - 1);
+    out += std::string(entry->d_name) + " -> " + target + ", ";
+  }
+  ::closedir(dir);
+  return out;
+}
+
 /// Pids of this process's children, zombies included, over all its threads.
 inline std::set<pid_t> children_of_self() {
   std::set<pid_t> pids;

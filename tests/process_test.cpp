@@ -203,7 +203,7 @@ BOOST_AUTO_TEST_CASE(five_hundred_spawns_leave_no_descriptor_and_no_zombie_behin
     }
     BOOST_REQUIRE(a->join(patience));
   }
-  BOOST_TEST(test_helpers::open_fd_count() == fds_before);
+  BOOST_TEST(test_helpers::open_fd_count() == fds_before, test_helpers::describe_fds());
   BOOST_TEST(test_helpers::children_of_self() == std::set<pid_t>{n.zygote_pid()});
   for (pid_t pid : {pids.front(), pids[250], pids.back()}) BOOST_TEST(test_helpers::process_state(pid) != 'Z');
 }

@@ -370,9 +370,6 @@ void reactor::on_exit(const std::shared_ptr<link>& l) {
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, l->pidfd.get(), nullptr);
   stop_reading(*l);
 
-  std::unordered_map<uint64_t, std::shared_ptr<pending_request>> pending;
-  std::vector<std::function<void(actor_ref, const exit_reason&)>> monitors;
-  std::vector<uint64_t> watchers;
   exit_reason reason;
   {
     std::lock_guard lock(l->mutex);
@@ -385,9 +382,30 @@ void reactor::on_exit(const std::shared_ptr<link>& l) {
     } else {
       reason = *kernel;
     }
+  }
+  // Out of the table before anyone can see the exit: after join(), size() and
+  // find() already agree that the actor is gone.
+  {
+    std::lock_guard lock(links_mutex_);
+    links_.erase(l->id);
+    graveyard_[l->id] = reason;
+    graveyard_order_.push_back(l->id);
+    if (graveyard_order_.size() > graveyard_size) {
+      graveyard_.erase(graveyard_order_.front());
+      graveyard_order_.pop_front();
+    }
+  }
+  std::unordered_map<uint64_t, std::shared_ptr<pending_request>> pending;
+  std::vector<std::function<void(actor_ref, const exit_reason&)>> monitors;
+  std::vector<uint64_t> watchers;
+  {
+    std::lock_guard lock(l->mutex);
     l->final_reason = reason;
     l->state = link_state::exited;
+    // Both descriptors close before anyone can see the exit: a joiner that
+    // counts descriptors right after join() must not find them.
     l->pidfd.reset();
+    l->socket.reset();
     l->out.clear();
     pending.swap(l->pending);
     monitors.swap(l->monitors);
@@ -410,17 +428,6 @@ void reactor::on_exit(const std::shared_ptr<link>& l) {
   }
   wake_parked(*l);  // senders parked on it: their requests fail, their one-way messages are dropped
 
-  {
-    std::lock_guard lock(links_mutex_);
-    links_.erase(l->id);
-    graveyard_[l->id] = reason;
-    graveyard_order_.push_back(l->id);
-    if (graveyard_order_.size() > graveyard_size) {
-      graveyard_.erase(graveyard_order_.front());
-      graveyard_order_.pop_front();
-    }
-  }
-  l->socket.reset();
   if (hooks_.exited) hooks_.exited(*l);
   links_changed_.notify_all();
 }

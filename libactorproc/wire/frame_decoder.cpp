@@ -50,7 +50,10 @@ void frame_decoder::reserve_tail(std::size_t bytes) {
   }
   if (end_ + bytes > capacity) {
     std::size_t needed = (end_ + bytes + word_bytes - 1) / word_bytes;
-    buffer_.resize(std::max(needed, buffer_.size() * 2));
+    // Not resize(): capnp::word is not copyable under clang, so copy the bytes.
+    std::vector<capnp::word> bigger(std::max(needed, buffer_.size() * 2));
+    if (end_ > 0) std::memcpy(bigger.data(), buffer_.data(), end_);
+    buffer_ = std::move(bigger);
   }
 }
 

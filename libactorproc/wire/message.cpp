@@ -1,13 +1,13 @@
 #include <actorproc/wire/message.hpp>
 
-#include <algorithm>
+#include <cstring>
 
 namespace actorproc::wire {
 namespace {
 
 kj::Array<capnp::word> copy_words(kj::ArrayPtr<const capnp::word> frame) {
   auto words = kj::heapArray<capnp::word>(frame.size());
-  std::copy(frame.begin(), frame.end(), words.begin());
+  std::memcpy(words.begin(), frame.begin(), frame.size() * sizeof(capnp::word));  // word is not copyable under clang
   return words;
 }
 
