@@ -34,8 +34,8 @@ struct ping {
   void on(demo::Start::Reader m, actorproc::context& ctx) {
     auto start = steady::now();
     for (uint64_t seq = 1; seq <= m.getRounds(); ++seq) {
-      auto answer =
-          ctx.request<demo::Ping, demo::Pong>({m.getPeer()}, [&](demo::Ping::Builder b) { b.setSeq(seq); }, 10s);
+      auto answer = ctx.request<demo::Ping, demo::Pong>(
+          {m.getPeer()}, [&](demo::Ping::Builder b) { b.setSeq(seq); }, 10s);
       if (!answer) throw std::runtime_error("round " + std::to_string(seq) + ": " + to_string(answer.error()));
       if (answer->getSeq() != seq) throw std::runtime_error("pong answered out of order");
     }
@@ -78,7 +78,8 @@ int main(int argc, char** argv) {
   ponger.kill();
   auto pong_exit = ponger.join(10s);
   auto second = play();  // ping's request to a dead pong fails; ping crashes ("let it crash")
-  std::printf("pong killed; ping's next game: %s\n", second ? "no error?!" : ("error: " + to_string(second.error())).c_str());
+  std::printf("pong killed; ping's next game: %s\n",
+              second ? "no error?!" : ("error: " + to_string(second.error())).c_str());
   std::printf("pong exited: %s\n", pong_exit ? to_string(*pong_exit).c_str() : "still running?!");
   return second ? 1 : 0;
 }

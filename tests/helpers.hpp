@@ -74,4 +74,4 @@ inline char process_state(pid_t pid) {
   return close == std::string::npos || close + 2 >= line.size() ? 0 : line[close + 2];
 }
 
-} // namespace test_helpers
+}  // namespace test_helpers

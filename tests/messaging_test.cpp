@@ -23,7 +23,8 @@ std::string echo_through(const actor_handle& a, const std::string& text) {
   return r ? std::string(r->getText()) : "error: " + to_string(r.error());
 }
 
-std::string relay(const actor_handle& via, const actor_handle& to, const std::string& text, uint32_t timeout_ms = 5000) {
+std::string relay(const actor_handle& via, const actor_handle& to, const std::string& text,
+                  uint32_t timeout_ms = 5000) {
   auto r = via.request<testing::Relay, testing::Echo>(
       [&](testing::Relay::Builder b) {
         b.setTarget(to.id());
@@ -61,7 +62,7 @@ struct log_capture {
   }
 };
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_CASE(the_node_sends_and_requests_and_one_way_messages_arrive_in_order) {
   node n{table()};
@@ -202,8 +203,8 @@ BOOST_AUTO_TEST_CASE(every_kind_of_bad_frame_kills_only_its_sender_with_protocol
     BOOST_REQUIRE(culprit.send<testing::SendGarbage>([&](testing::SendGarbage::Builder b) { b.setKind(kind); }));
     auto reason = culprit.join(patience);
     BOOST_REQUIRE(reason);
-    BOOST_TEST((reason->what == exit_reason::kind::protocol_error), "kind " << static_cast<int>(kind) << ": "
-                                                                           << to_string(*reason));
+    BOOST_TEST((reason->what == exit_reason::kind::protocol_error),
+               "kind " << static_cast<int>(kind) << ": " << to_string(*reason));
     BOOST_TEST(log.contains("actor '" + culprit.name() + "'"));
   }
   BOOST_TEST(echo_through(bystander, "still here") == "still here");

@@ -37,7 +37,7 @@ exit_reason crash_with(node& n, testing::Crash::How how) {
   return *reason;
 }
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_CASE(a_zygote_started_actor_is_a_child_of_the_node_with_its_name_and_args) {
   node n{table()};
@@ -149,9 +149,8 @@ BOOST_AUTO_TEST_CASE(a_stopped_actor_exits_normal_and_the_node_shutdown_reason_i
 BOOST_AUTO_TEST_CASE(the_stop_ladder_ends_with_sigkill_for_an_actor_that_ignores_everything) {
   node n{table()};
   auto a = n.spawn("echo").value();
-  BOOST_REQUIRE(a.send<testing::Crash>([](testing::Crash::Builder b) {
-    b.setHow(testing::Crash::How::IGNORE_TERM_AND_HANG);
-  }));
+  BOOST_REQUIRE(
+      a.send<testing::Crash>([](testing::Crash::Builder b) { b.setHow(testing::Crash::How::IGNORE_TERM_AND_HANG); }));
   // The handler is now stuck with SIGTERM ignored; the stop message is never read.
   a.stop(100ms);
   auto reason = a.join(patience);

@@ -50,7 +50,7 @@ uint64_t seq_of(kj::ArrayPtr<const capnp::word> frame) {
   return env.get().getUser().getBody().getAs<demo::Ping>().getSeq();
 }
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_CASE(frames_fed_one_byte_at_a_time_come_out_whole_and_in_order) {
   std::vector<std::byte> stream;
@@ -72,9 +72,8 @@ BOOST_AUTO_TEST_CASE(a_frame_with_too_many_segments_is_refused_from_its_first_wo
   wire::frame_decoder decoder;
   uint32_t header[2] = {5000, 1};
   decoder.feed(header, sizeof header);
-  BOOST_CHECK_EXCEPTION(decoder.next(), wire::protocol_error, [](const wire::protocol_error& e) {
-    return std::strstr(e.what(), "segments") != nullptr;
-  });
+  BOOST_CHECK_EXCEPTION(decoder.next(), wire::protocol_error,
+                        [](const wire::protocol_error& e) { return std::strstr(e.what(), "segments") != nullptr; });
 }
 
 BOOST_AUTO_TEST_CASE(an_oversized_frame_is_refused_before_its_body_arrives) {

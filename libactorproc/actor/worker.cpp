@@ -90,7 +90,8 @@ class worker_loop final : public context {
     return {};
   }
 
-  expected<wire::frame_ptr> call(actor_ref to, wire::envelope_builder& out, std::chrono::milliseconds timeout) override {
+  expected<wire::frame_ptr> call(actor_ref to, wire::envelope_builder& out,
+                                 std::chrono::milliseconds timeout) override {
     auto deadline = clock::now() + timeout;
     uint64_t correlation = next_correlation_++;
     out.address(to.id, id(), correlation);
@@ -173,13 +174,15 @@ class worker_loop final : public context {
     }
     switch (status) {
       case wire::read_status::data:
-      case wire::read_status::would_block: return;
+      case wire::read_status::would_block:
+        return;
       case wire::read_status::truncated:
         if (ch.peer != 0) break;
         protocol_failure(ch, "the node closed the mailbox in the middle of a frame");
         return;
       case wire::read_status::end_of_stream:
-      case wire::read_status::failed: break;
+      case wire::read_status::failed:
+        break;
     }
     if (ch.peer == 0) {
       // The node is gone (or closed our mailbox): nobody is left to serve.
@@ -213,9 +216,14 @@ class worker_loop final : public context {
     for (unsigned i = 0; i < envelope.getFdCount(); ++i) fds.push_back(origin->in.take_fd());
 
     switch (envelope.which()) {
-      case schema::Envelope::USER: dispatch(envelope, *origin); break;
-      case schema::Envelope::SYSTEM: handle_system(envelope.getSystem(), std::move(fds)); break;
-      default: break;  // a late answer to a request that timed out: nobody waits for it
+      case schema::Envelope::USER:
+        dispatch(envelope, *origin);
+        break;
+      case schema::Envelope::SYSTEM:
+        handle_system(envelope.getSystem(), std::move(fds));
+        break;
+      default:
+        break;  // a late answer to a request that timed out: nobody waits for it
     }
   }
 
@@ -269,7 +277,8 @@ class worker_loop final : public context {
       case schema::System::PEER:
         if (!fds.empty()) channels_.push_back(std::make_unique<channel>(system.getPeer(), std::move(fds[0]), limits_));
         break;
-      default: break;
+      default:
+        break;
     }
   }
 
@@ -314,7 +323,8 @@ class worker_loop final : public context {
         stash_.emplace_back(ch.peer, std::make_unique<wire::owned_frame>(frame, limits_));
         return std::nullopt;
       }
-      if (kind == schema::Envelope::RESPONSE) return expected<wire::frame_ptr>(std::make_unique<wire::owned_frame>(frame, limits_));
+      if (kind == schema::Envelope::RESPONSE)
+        return expected<wire::frame_ptr>(std::make_unique<wire::owned_frame>(frame, limits_));
       auto failure = env.get().getFailure();
       std::optional<exit_reason> why;
       if (failure.hasReason()) why = wire::read_exit_reason(failure.getReason());
@@ -437,7 +447,7 @@ class worker_loop final : public context {
   int status_ = 0;
 };
 
-} // namespace
+}  // namespace
 
 int run_worker(const entry_table& actors, const process::launch_request& request, unique_fd mailbox,
                std::vector<unique_fd> extra_fds, const wire::limits& limits) {
@@ -450,7 +460,7 @@ int run_worker(const entry_table& actors, const process::launch_request& request
   return status;
 }
 
-} // namespace detail
+}  // namespace detail
 
 std::optional<int> run_if_worker(const entry_table& actors, int argc, char** argv) {
   if (argc < 2 || std::strcmp(argv[1], process::worker_switch) != 0) return std::nullopt;
@@ -478,4 +488,4 @@ std::optional<int> run_if_worker(const entry_table& actors, int argc, char** arg
   return detail::run_worker(actors, request, unique_fd(process::exec_mailbox_fd), std::move(extra_fds));
 }
 
-} // namespace actorproc
+}  // namespace actorproc

@@ -4,19 +4,32 @@ namespace actorproc {
 
 const char* to_string(errc code) {
   switch (code) {
-    case errc::timeout: return "timeout";
-    case errc::mailbox_full: return "mailbox_full";
-    case errc::actor_down: return "actor_down";
-    case errc::unknown_actor: return "unknown_actor";
-    case errc::type_mismatch: return "type_mismatch";
-    case errc::unhandled_message: return "unhandled_message";
-    case errc::handler_exception: return "handler_exception";
-    case errc::no_reply: return "no_reply";
-    case errc::protocol_error: return "protocol_error";
-    case errc::launch_failed: return "launch_failed";
-    case errc::node_stopped: return "node_stopped";
-    case errc::invalid_argument: return "invalid_argument";
-    case errc::system_error: return "system_error";
+    case errc::timeout:
+      return "timeout";
+    case errc::mailbox_full:
+      return "mailbox_full";
+    case errc::actor_down:
+      return "actor_down";
+    case errc::unknown_actor:
+      return "unknown_actor";
+    case errc::type_mismatch:
+      return "type_mismatch";
+    case errc::unhandled_message:
+      return "unhandled_message";
+    case errc::handler_exception:
+      return "handler_exception";
+    case errc::no_reply:
+      return "no_reply";
+    case errc::protocol_error:
+      return "protocol_error";
+    case errc::launch_failed:
+      return "launch_failed";
+    case errc::node_stopped:
+      return "node_stopped";
+    case errc::invalid_argument:
+      return "invalid_argument";
+    case errc::system_error:
+      return "system_error";
   }
   return "unknown_error";
 }
@@ -28,4 +41,4 @@ std::string to_string(const error& err) {
   return out;
 }
 
-} // namespace actorproc
+}  // namespace actorproc

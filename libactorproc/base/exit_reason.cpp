@@ -6,15 +6,24 @@ namespace actorproc {
 
 const char* to_string(exit_reason::kind kind) {
   switch (kind) {
-    case exit_reason::kind::normal: return "normal";
-    case exit_reason::kind::shutdown: return "shutdown";
-    case exit_reason::kind::exit_code: return "exit code";
-    case exit_reason::kind::signal: return "signal";
-    case exit_reason::kind::exception: return "exception";
-    case exit_reason::kind::protocol_error: return "protocol error";
-    case exit_reason::kind::launch_failed: return "launch failed";
-    case exit_reason::kind::hung: return "hung";
-    case exit_reason::kind::oom: return "out of memory";
+    case exit_reason::kind::normal:
+      return "normal";
+    case exit_reason::kind::shutdown:
+      return "shutdown";
+    case exit_reason::kind::exit_code:
+      return "exit code";
+    case exit_reason::kind::signal:
+      return "signal";
+    case exit_reason::kind::exception:
+      return "exception";
+    case exit_reason::kind::protocol_error:
+      return "protocol error";
+    case exit_reason::kind::launch_failed:
+      return "launch failed";
+    case exit_reason::kind::hung:
+      return "hung";
+    case exit_reason::kind::oom:
+      return "out of memory";
   }
   return "unknown";
 }
@@ -34,10 +43,11 @@ std::string to_string(const exit_reason& reason) {
       out += ')';
       break;
     }
-    default: break;
+    default:
+      break;
   }
   if (!reason.detail.empty()) out += ": " + reason.detail;
   return out;
 }
 
-} // namespace actorproc
+}  // namespace actorproc

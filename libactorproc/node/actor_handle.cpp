@@ -35,8 +35,8 @@ std::optional<exit_reason> actor_handle::exit() const { return link_->exit_reaso
 expected<exit_reason> actor_handle::join(std::chrono::milliseconds timeout) const {
   std::unique_lock lock(link_->mutex);
   if (!link_->changed.wait_for(lock, timeout, [&] { return link_->final_reason.has_value(); })) {
-    return error(errc::timeout, "actor '" + link_->name + "' still running after " + std::to_string(timeout.count()) +
-                                    " ms");
+    return error(errc::timeout,
+                 "actor '" + link_->name + "' still running after " + std::to_string(timeout.count()) + " ms");
   }
   return *link_->final_reason;
 }
@@ -61,4 +61,4 @@ actor_stats actor_handle::stats() const {
   return s;
 }
 
-} // namespace actorproc
+}  // namespace actorproc

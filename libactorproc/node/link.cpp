@@ -14,11 +14,10 @@ using clock = std::chrono::steady_clock;
 std::atomic<uint64_t> next_correlation{1};
 
 error down_error(const link& l) {
-  return error(errc::actor_down, "actor '" + l.name + "' (id " + std::to_string(l.id) + ") has exited",
-               l.final_reason);
+  return error(errc::actor_down, "actor '" + l.name + "' (id " + std::to_string(l.id) + ") has exited", l.final_reason);
 }
 
-} // namespace
+}  // namespace
 
 void link::flush_locked() {
   if (out.empty()) return;
@@ -39,8 +38,8 @@ expected<void> link::enqueue(capnp::MessageBuilder& message, std::chrono::millis
     while (state != link_state::exited && !has_room_locked()) {
       if (changed.wait_until(lock, deadline) == std::cv_status::timeout && !has_room_locked()) {
         if (state == link_state::exited) break;
-        return error(errc::mailbox_full, "the mailbox of actor '" + name + "' stayed full for " +
-                                              std::to_string(timeout.count()) + " ms");
+        return error(errc::mailbox_full,
+                     "the mailbox of actor '" + name + "' stayed full for " + std::to_string(timeout.count()) + " ms");
       }
     }
   }
@@ -79,8 +78,8 @@ expected<wire::frame_ptr> link::call(wire::envelope_builder& builder, std::chron
     pending.erase(correlation);
     wait.lock();
     if (!request->result) {
-      return error(errc::timeout, "actor '" + name + "' did not answer within " + std::to_string(timeout.count()) +
-                                      " ms");
+      return error(errc::timeout,
+                   "actor '" + name + "' did not answer within " + std::to_string(timeout.count()) + " ms");
     }
   }
   return std::move(*request->result);
@@ -96,4 +95,4 @@ std::optional<exit_reason> link::exit_reason_now() const {
   return final_reason;
 }
 
-} // namespace actorproc::detail
+}  // namespace actorproc::detail

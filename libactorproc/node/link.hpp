@@ -56,8 +56,14 @@ enum class link_state { starting, running, exited };
 struct link {
   link(uint64_t id, std::string name, pid_t pid, unique_fd socket, unique_fd pidfd, link_owner& owner,
        std::size_t mailbox_bytes, const wire::limits& limits)
-      : id(id), name(std::move(name)), pid(pid), socket(std::move(socket)), owner(owner),
-        mailbox_bytes(mailbox_bytes), in(limits), pidfd(std::move(pidfd)) {}
+      : id(id),
+        name(std::move(name)),
+        pid(pid),
+        socket(std::move(socket)),
+        owner(owner),
+        mailbox_bytes(mailbox_bytes),
+        in(limits),
+        pidfd(std::move(pidfd)) {}
 
   const uint64_t id;
   const std::string name;
@@ -81,9 +87,9 @@ struct link {
   bool write_watched = false;
   bool paused = false;  // reading stopped while a parked frame waits
   link_state state = link_state::starting;
-  std::optional<exit_reason> announced;   // what the worker said before exiting
-  std::optional<exit_reason> imposed;     // what the node decided (protocol error, hung)
-  std::optional<exit_reason> stop_reason; // what a stop request asked for
+  std::optional<exit_reason> announced;    // what the worker said before exiting
+  std::optional<exit_reason> imposed;      // what the node decided (protocol error, hung)
+  std::optional<exit_reason> stop_reason;  // what a stop request asked for
   std::optional<exit_reason> final_reason;
   std::unordered_map<uint64_t, std::shared_ptr<pending_request>> pending;
   std::vector<std::function<void(actor_ref, const exit_reason&)>> monitors;
@@ -110,4 +116,4 @@ struct link {
   std::optional<exit_reason> exit_reason_now() const;
 };
 
-} // namespace actorproc::detail
+}  // namespace actorproc::detail

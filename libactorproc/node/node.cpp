@@ -37,8 +37,7 @@ using exited_atom = caf::atom_constant<caf::atom("ap_exited")>;
 caf::behavior process_proxy(caf::event_based_actor* self, std::shared_ptr<detail::link> l) {
   return {
       [=](stop_atom, int64_t grace_ms) {
-        self->delayed_send(self, std::chrono::milliseconds(grace_ms), escalate_atom::value, int32_t{SIGTERM},
-                           grace_ms);
+        self->delayed_send(self, std::chrono::milliseconds(grace_ms), escalate_atom::value, int32_t{SIGTERM}, grace_ms);
       },
       [=](escalate_atom, int32_t signo, int64_t grace_ms) {
         if (l->signal(signo) && signo == SIGTERM) {
@@ -52,7 +51,7 @@ caf::behavior process_proxy(caf::event_based_actor* self, std::shared_ptr<detail
 
 void log_to_stderr(const std::string& line) { std::fprintf(stderr, "actorproc: %s\n", line.c_str()); }
 
-} // namespace
+}  // namespace
 
 caf::error to_caf_error(const exit_reason& reason) {
   if (reason.what == exit_reason::kind::normal) return caf::none;
@@ -62,7 +61,8 @@ caf::error to_caf_error(const exit_reason& reason) {
 
 exit_reason from_caf_error(const caf::error& err) {
   if (!err) return exit_reason::normal();
-  if (err.category() != caf_error_category) return exit_reason::because(exit_reason::kind::exception, caf::to_string(err));
+  if (err.category() != caf_error_category)
+    return exit_reason::because(exit_reason::kind::exception, caf::to_string(err));
   exit_reason reason;
   reason.what = static_cast<exit_reason::kind>(err.code());
   caf::message context = err.context();
@@ -86,10 +86,10 @@ struct node::impl final : detail::link_owner {
   }
 
   static process::zygote start_zygote(const entry_table& actors, const wire::limits& limits) {
-    auto z = process::zygote::start([actors, limits](const process::launch_request& request, unique_fd mailbox,
-                                                     std::vector<unique_fd> extra) {
-      return detail::run_worker(actors, request, std::move(mailbox), std::move(extra), limits);
-    });
+    auto z = process::zygote::start(
+        [actors, limits](const process::launch_request& request, unique_fd mailbox, std::vector<unique_fd> extra) {
+          return detail::run_worker(actors, request, std::move(mailbox), std::move(extra), limits);
+        });
     if (!z) throw std::runtime_error("actorproc: cannot start the zygote: " + to_string(z.error()));
     return std::move(*z);
   }
@@ -160,8 +160,8 @@ struct node::impl final : detail::link_owner {
       return error(errc::system_error, std::string("socketpair: ") + std::strerror(errno));
     }
     unique_fd node_end(sv[0]), child_end(sv[1]);
-    process::launch_request request{std::string(type), name, id, std::move(opts.args), opts.method,
-                                    std::move(opts.program)};
+    process::launch_request request{std::string(type),    name,        id,
+                                    std::move(opts.args), opts.method, std::move(opts.program)};
     auto launched = zygote.launch(request, std::move(child_end), std::move(opts.fds));
     if (!launched) return launched.error();
 
@@ -175,8 +175,8 @@ struct node::impl final : detail::link_owner {
 
     // A child counts as started once it reports ready (it has built its actor).
     std::unique_lock lock(l->mutex);
-    bool settled = l->changed.wait_for(lock, options.start_timeout,
-                                       [&] { return l->state != detail::link_state::starting; });
+    bool settled =
+        l->changed.wait_for(lock, options.start_timeout, [&] { return l->state != detail::link_state::starting; });
     if (settled && l->state == detail::link_state::running) return actor_handle(l);
     if (!settled) {
       l->imposed = exit_reason::because(exit_reason::kind::launch_failed,
@@ -221,7 +221,8 @@ struct node::impl final : detail::link_owner {
   std::atomic<bool> stopping{false};
 };
 
-node::node(const entry_table& actors, node_options options) : impl_(std::make_unique<impl>(actors, std::move(options))) {}
+node::node(const entry_table& actors, node_options options)
+    : impl_(std::make_unique<impl>(actors, std::move(options))) {}
 node::~node() = default;
 
 expected<actor_handle> node::spawn(std::string_view type, spawn_options options) {
@@ -241,4 +242,4 @@ pid_t node::zygote_pid() const { return impl_->zygote.pid(); }
 
 caf::actor proxy_of(node& n, const actor_handle& handle) { return n.impl_->proxy_for(handle.id()); }
 
-} // namespace actorproc
+}  // namespace actorproc

@@ -23,10 +23,12 @@ constexpr std::size_t graveyard_size = 4096;
 // so one freed byte does not wake everyone for one message each.
 bool drained_enough(const link& l) { return l.out.size() <= l.mailbox_bytes / 2; }
 
-} // namespace
+}  // namespace
 
 reactor::reactor(wire::limits limits, hooks h)
-    : limits_(limits), hooks_(std::move(h)), epoll_(::epoll_create1(EPOLL_CLOEXEC)),
+    : limits_(limits),
+      hooks_(std::move(h)),
+      epoll_(::epoll_create1(EPOLL_CLOEXEC)),
       wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -143,7 +145,8 @@ void reactor::read_and_route(link& l) {
   route_buffered(l);
   switch (status) {
     case wire::read_status::data:
-    case wire::read_status::would_block: return;
+    case wire::read_status::would_block:
+      return;
     case wire::read_status::truncated:
       protocol_failure(l, "the stream ended in the middle of a frame");
       return;
@@ -286,7 +289,8 @@ void reactor::to_node(link& from, schema::Envelope::Reader env, kj::ArrayPtr<con
       }
       return;
     }
-    case schema::Envelope::SYSTEM: break;
+    case schema::Envelope::SYSTEM:
+      break;
     default:
       hooks_.log("actor '" + from.name + "' sent a user message to the node; dropped (the node has no mailbox)");
       return;
@@ -325,7 +329,8 @@ void reactor::to_node(link& from, schema::Envelope::Reader env, kj::ArrayPtr<con
       from.enqueue(out.message(), {}, true);
       break;
     }
-    default: break;  // heartbeat answers and reserved kinds
+    default:
+      break;  // heartbeat answers and reserved kinds
   }
 }
 
@@ -432,4 +437,4 @@ void reactor::on_exit(const std::shared_ptr<link>& l) {
   links_changed_.notify_all();
 }
 
-} // namespace actorproc::detail
+}  // namespace actorproc::detail

@@ -83,4 +83,4 @@ class reactor {
   std::thread thread_;
 };
 
-} // namespace actorproc::detail
+}  // namespace actorproc::detail

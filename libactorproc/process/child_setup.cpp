@@ -27,7 +27,7 @@ void close_all_except(std::vector<int> keep) {
 }
 
 void reset_signals() {
-  struct sigaction dfl{};
+  struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
   for (int s = 1; s < NSIG; ++s) ::sigaction(s, &dfl, nullptr);  // fails harmlessly for SIGKILL/SIGSTOP
   sigset_t none;
@@ -35,4 +35,4 @@ void reset_signals() {
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
-} // namespace actorproc::process::detail
+}  // namespace actorproc::process::detail

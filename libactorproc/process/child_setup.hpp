@@ -19,4 +19,4 @@ void close_all_except(std::vector<int> keep);
 /// the node's choices (an ignored SIGTERM would defeat the stop ladder).
 void reset_signals();
 
-} // namespace actorproc::process::detail
+}  // namespace actorproc::process::detail

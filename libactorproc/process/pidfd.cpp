@@ -29,16 +29,19 @@ std::optional<exit_reason> wait_pidfd(int pidfd, int flags) {
   }
   if (info.si_pid == 0) return std::nullopt;  // WNOHANG and still running
   switch (info.si_code) {
-    case CLD_EXITED: return info.si_status == 0 ? exit_reason::normal() : exit_reason::exited(info.si_status);
-    case CLD_DUMPED: return exit_reason::killed(info.si_status, true);
-    default: return exit_reason::killed(info.si_status, false);
+    case CLD_EXITED:
+      return info.si_status == 0 ? exit_reason::normal() : exit_reason::exited(info.si_status);
+    case CLD_DUMPED:
+      return exit_reason::killed(info.si_status, true);
+    default:
+      return exit_reason::killed(info.si_status, false);
   }
 }
 
-} // namespace
+}  // namespace
 
 std::optional<exit_reason> try_reap(int pidfd) { return wait_pidfd(pidfd, WNOHANG); }
 
 exit_reason reap(int pidfd) { return *wait_pidfd(pidfd, 0); }
 
-} // namespace actorproc::process
+}  // namespace actorproc::process

@@ -61,10 +61,18 @@ launch_request read_request(schema::LaunchRequest::Reader in) {
   detail::close_all_except(keep);
 
   std::string program = request.program.empty() ? "/proc/self/exe" : request.program;
-  std::vector<std::string> words{program, worker_switch, request.actor_type, "--actorproc-id",
-                                 std::to_string(request.id), "--actorproc-name", request.name,
-                                 "--actorproc-node", std::to_string(node_pid), "--actorproc-fds",
-                                 std::to_string(extras.size()), "--"};
+  std::vector<std::string> words{program,
+                                 worker_switch,
+                                 request.actor_type,
+                                 "--actorproc-id",
+                                 std::to_string(request.id),
+                                 "--actorproc-name",
+                                 request.name,
+                                 "--actorproc-node",
+                                 std::to_string(node_pid),
+                                 "--actorproc-fds",
+                                 std::to_string(extras.size()),
+                                 "--"};
   words.insert(words.end(), request.args.begin(), request.args.end());
   std::vector<char*> argv;
   for (auto& w : words) argv.push_back(w.data());
@@ -163,7 +171,7 @@ int fork_worker(const launch_request& request, pid_t node_pid, int control, uniq
   }
 }
 
-} // namespace
+}  // namespace
 
 expected<zygote> zygote::start(child_main body) {
   int sv[2];
@@ -245,4 +253,4 @@ expected<launched_process> zygote::launch(const launch_request& request, unique_
   return child;
 }
 
-} // namespace actorproc::process
+}  // namespace actorproc::process

@@ -28,12 +28,15 @@ bool flush_blocking(int fd, frame_writer& out, std::chrono::milliseconds timeout
   auto deadline = clock::now() + timeout;
   for (;;) {
     switch (out.flush(fd)) {
-      case flush_status::done: return true;
-      case flush_status::failed: return false;
-      case flush_status::would_block: break;
+      case flush_status::done:
+        return true;
+      case flush_status::failed:
+        return false;
+      case flush_status::would_block:
+        break;
     }
-    auto left = timeout.count() < 0 ? timeout
-                                    : std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+    auto left =
+        timeout.count() < 0 ? timeout : std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
     if (timeout.count() >= 0 && left.count() <= 0) return false;
     short revents = poll_one(fd, POLLOUT, left);
     if (revents == 0 || (revents & (POLLERR | POLLNVAL))) return false;
@@ -47,14 +50,17 @@ wait_result wait_for_frame(int fd, frame_decoder& in, std::chrono::milliseconds 
     frame = in.next();
     if (frame) return wait_result::frame;
     switch (in.read_from(fd)) {
-      case read_status::data: continue;
-      case read_status::would_block: break;
+      case read_status::data:
+        continue;
+      case read_status::would_block:
+        break;
       case read_status::end_of_stream:
       case read_status::truncated:
-      case read_status::failed: return wait_result::closed;
+      case read_status::failed:
+        return wait_result::closed;
     }
-    auto left = timeout.count() < 0 ? timeout
-                                    : std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+    auto left =
+        timeout.count() < 0 ? timeout : std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
     if (timeout.count() >= 0 && left.count() <= 0) return wait_result::timeout;
     short revents = poll_one(fd, POLLIN, left);
     if (revents == 0) return wait_result::timeout;
@@ -62,4 +68,4 @@ wait_result wait_for_frame(int fd, frame_decoder& in, std::chrono::milliseconds 
   }
 }
 
-} // namespace actorproc::wire
+}  // namespace actorproc::wire

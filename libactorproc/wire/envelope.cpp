@@ -40,7 +40,7 @@ capnp::FlatArrayMessageReader make_reader(kj::ArrayPtr<const capnp::word> frame,
   }
 }
 
-} // namespace
+}  // namespace
 
 envelope_reader::envelope_reader(kj::ArrayPtr<const capnp::word> frame, const limits& lim)
     : reader_(make_reader(frame, lim)), root_(checked_root(reader_, frame.size() * sizeof(capnp::word))) {}
@@ -57,7 +57,7 @@ exit_reason read_exit_reason(schema::ExitReason::Reader in) {
   auto kind = static_cast<uint16_t>(in.getKind());
   exit_reason reason;
   reason.what = kind <= static_cast<uint16_t>(exit_reason::kind::oom) ? static_cast<exit_reason::kind>(kind)
-                                                                       : exit_reason::kind::protocol_error;
+                                                                      : exit_reason::kind::protocol_error;
   reason.code = in.getCode();
   reason.signal = in.getSignal();
   reason.core_dumped = in.getCoreDumped();
@@ -65,4 +65,4 @@ exit_reason read_exit_reason(schema::ExitReason::Reader in) {
   return reason;
 }
 
-} // namespace actorproc::wire
+}  // namespace actorproc::wire

@@ -23,7 +23,7 @@ uint32_t load_u32(const std::byte* p) {
   return v;  // Cap'n Proto framing is little-endian, as is every target we build for.
 }
 
-} // namespace
+}  // namespace
 
 frame_decoder::frame_decoder(limits lim) : limits_(lim) {}
 
@@ -146,4 +146,4 @@ unique_fd frame_decoder::take_fd() {
   return fd;
 }
 
-} // namespace actorproc::wire
+}  // namespace actorproc::wire

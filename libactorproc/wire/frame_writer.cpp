@@ -40,7 +40,7 @@ ssize_t send_some(int fd, const std::byte* data, std::size_t size, std::vector<u
   return n;
 }
 
-} // namespace
+}  // namespace
 
 std::size_t framed_size(capnp::MessageBuilder& message) {
   auto segments = message.getSegmentsForOutput();
@@ -119,4 +119,4 @@ void frame_writer::clear() {
   attachments_.clear();
 }
 
-} // namespace actorproc::wire
+}  // namespace actorproc::wire

@@ -11,7 +11,7 @@ kj::Array<capnp::word> copy_words(kj::ArrayPtr<const capnp::word> frame) {
   return words;
 }
 
-} // namespace
+}  // namespace
 
 owned_frame::owned_frame(kj::ArrayPtr<const capnp::word> frame, const limits& lim)
     : words_(copy_words(frame)),
@@ -20,10 +20,13 @@ owned_frame::owned_frame(kj::ArrayPtr<const capnp::word> frame, const limits& li
 
 schema::Payload::Reader owned_frame::payload() const {
   switch (root_.which()) {
-    case schema::Envelope::USER: return root_.getUser();
-    case schema::Envelope::RESPONSE: return root_.getResponse();
-    default: return {};
+    case schema::Envelope::USER:
+      return root_.getUser();
+    case schema::Envelope::RESPONSE:
+      return root_.getResponse();
+    default:
+      return {};
   }
 }
 
-} // namespace actorproc::wire
+}  // namespace actorproc::wire

@@ -37,9 +37,7 @@ inline std::vector<int> open_fds() {
   return fds;
 }
 
-inline void write_raw(int fd, const void* data, std::size_t size) {
-  (void)!::send(fd, data, size, MSG_NOSIGNAL);
-}
+inline void write_raw(int fd, const void* data, std::size_t size) { (void)!::send(fd, data, size, MSG_NOSIGNAL); }
 
 // Writes one deliberately bad frame of the given kind to the mailbox.
 inline void send_garbage(actorproc::context& ctx, testing::SendGarbage::Kind kind) {
@@ -100,9 +98,9 @@ inline void send_garbage(actorproc::context& ctx, testing::SendGarbage::Kind kin
 
 // The all-purpose test actor.
 struct echo {
-  using handles = actorproc::handles<testing::Echo, testing::Crash, testing::Nap, testing::WhoAmI, testing::Relay,
-                                     testing::SendGarbage, testing::Tick, testing::Stats, testing::Watch,
-                                     testing::Flood>;
+  using handles =
+      actorproc::handles<testing::Echo, testing::Crash, testing::Nap, testing::WhoAmI, testing::Relay,
+                         testing::SendGarbage, testing::Tick, testing::Stats, testing::Watch, testing::Flood>;
 
   explicit echo(actorproc::context& ctx) {
     // args[0], if given, is a delay in milliseconds per Tick: a slow consumer.
@@ -123,9 +121,12 @@ struct echo {
         *static_cast<volatile int*>(page) = 1;
         break;
       }
-      case H::ABORT: std::abort();
-      case H::EXIT3: std::exit(3);
-      case H::THROW_EXCEPTION: throw std::runtime_error("boom in the handler");
+      case H::ABORT:
+        std::abort();
+      case H::EXIT3:
+        std::exit(3);
+      case H::THROW_EXCEPTION:
+        throw std::runtime_error("boom in the handler");
       case H::IGNORE_TERM_AND_HANG:
         ::signal(SIGTERM, SIG_IGN);
         for (;;) ::pause();
@@ -221,4 +222,4 @@ inline const actorproc::entry_table& table() {
   return actors;
 }
 
-} // namespace test_actors
+}  // namespace test_actors

@@ -12,4 +12,4 @@ struct actor_ref {
   friend bool operator==(actor_ref, actor_ref) = default;
 };
 
-} // namespace actorproc
+}  // namespace actorproc

@@ -127,4 +127,4 @@ class context {
 /// that write malformed frames; anything written there bypasses every check.
 inline int detail::mailbox_fd(const context& ctx) { return ctx.mailbox_descriptor(); }
 
-} // namespace actorproc
+}  // namespace actorproc

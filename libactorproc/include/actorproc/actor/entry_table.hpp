@@ -90,14 +90,15 @@ class behavior_of<Actor, handles<Ms...>> final : public behavior {
   Actor actor_;
 };
 
-} // namespace detail
+}  // namespace detail
 
 class entry_table {
  public:
   template <class Actor>
   entry_table& add(std::string name) {
-    static_assert(requires { typename Actor::handles; },
-                  "an actor type declares the messages it accepts: using handles = actorproc::handles<...>;");
+    static_assert(
+        requires { typename Actor::handles; },
+        "an actor type declares the messages it accepts: using handles = actorproc::handles<...>;");
     entries_[std::move(name)] = [](context& ctx) -> std::unique_ptr<detail::behavior> {
       return std::make_unique<detail::behavior_of<Actor, typename Actor::handles>>(ctx);
     };
@@ -119,4 +120,4 @@ class entry_table {
   std::map<std::string, detail::actor_factory, std::less<>> entries_;
 };
 
-} // namespace actorproc
+}  // namespace actorproc

@@ -26,12 +26,12 @@ namespace worker_status {
 inline constexpr int exception = 70;       // EX_SOFTWARE
 inline constexpr int launch_failed = 71;   // EX_OSERR
 inline constexpr int protocol_error = 76;  // EX_PROTOCOL
-} // namespace worker_status
+}  // namespace worker_status
 
 namespace detail {
 /// Runs one actor on `mailbox` until it stops; returns its exit status.
 int run_worker(const entry_table& actors, const process::launch_request& request, unique_fd mailbox,
                std::vector<unique_fd> extra_fds, const wire::limits& limits = {});
-} // namespace detail
+}  // namespace detail
 
-} // namespace actorproc
+}  // namespace actorproc

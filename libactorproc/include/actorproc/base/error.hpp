@@ -62,4 +62,4 @@ struct error {
 /// "actor_down: counter#3 exited (signal 11 (SIGSEGV))"
 std::string to_string(const error& err);
 
-} // namespace actorproc
+}  // namespace actorproc

@@ -45,12 +45,8 @@ struct exit_reason {
   static exit_reason normal() { return {}; }
   static exit_reason shutdown() { return {kind::shutdown, 0, 0, false, {}}; }
   static exit_reason exited(int code) { return {kind::exit_code, code, 0, false, {}}; }
-  static exit_reason killed(int signal, bool core_dumped = false) {
-    return {kind::signal, 0, signal, core_dumped, {}};
-  }
-  static exit_reason because(kind k, std::string detail) {
-    return {k, 0, 0, false, std::move(detail)};
-  }
+  static exit_reason killed(int signal, bool core_dumped = false) { return {kind::signal, 0, signal, core_dumped, {}}; }
+  static exit_reason because(kind k, std::string detail) { return {k, 0, 0, false, std::move(detail)}; }
 
   /// True for the reasons OTP calls normal: a transient child is not restarted
   /// after them.
@@ -63,4 +59,4 @@ struct exit_reason {
 std::string to_string(const exit_reason& reason);
 const char* to_string(exit_reason::kind kind);
 
-} // namespace actorproc
+}  // namespace actorproc

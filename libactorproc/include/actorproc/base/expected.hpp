@@ -17,8 +17,7 @@ namespace actorproc {
 /// exceptions at their own API boundary.
 class bad_expected_access : public std::runtime_error {
  public:
-  explicit bad_expected_access(actorproc::error err)
-      : std::runtime_error(to_string(err)), error_(std::move(err)) {}
+  explicit bad_expected_access(actorproc::error err) : std::runtime_error(to_string(err)), error_(std::move(err)) {}
   const actorproc::error& error() const { return error_; }
 
  private:
@@ -71,4 +70,4 @@ class expected<void> {
   bool failed_ = false;
 };
 
-} // namespace actorproc
+}  // namespace actorproc

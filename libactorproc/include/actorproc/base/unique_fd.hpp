@@ -35,4 +35,4 @@ class unique_fd {
   int fd_ = -1;
 };
 
-} // namespace actorproc
+}  // namespace actorproc

@@ -38,8 +38,8 @@ struct link;
 
 /// Counters of one actor, as seen by the node.
 struct actor_stats {
-  uint64_t messages_in = 0;   // frames the node wrote to it
-  uint64_t messages_out = 0;  // frames the node read from it
+  uint64_t messages_in = 0;       // frames the node wrote to it
+  uint64_t messages_out = 0;      // frames the node read from it
   std::size_t mailbox_bytes = 0;  // bytes waiting in its node-side mailbox
 };
 
@@ -100,4 +100,4 @@ class actor_handle {
   std::shared_ptr<detail::link> link_;
 };
 
-} // namespace actorproc
+}  // namespace actorproc

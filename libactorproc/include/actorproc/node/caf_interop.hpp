@@ -29,4 +29,4 @@ caf::error to_caf_error(const exit_reason& reason);
 /// The inverse of to_caf_error(); other CAF errors map to kind exception.
 exit_reason from_caf_error(const caf::error& err);
 
-} // namespace actorproc
+}  // namespace actorproc

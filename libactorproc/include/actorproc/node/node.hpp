@@ -43,7 +43,7 @@
 namespace caf {
 class actor;
 class actor_system;
-} // namespace caf
+}  // namespace caf
 
 namespace actorproc {
 
@@ -82,4 +82,4 @@ class node {
   std::unique_ptr<impl> impl_;
 };
 
-} // namespace actorproc
+}  // namespace actorproc

@@ -41,4 +41,4 @@ struct node_options {
   std::function<void(const std::string&)> log;
 };
 
-} // namespace actorproc
+}  // namespace actorproc

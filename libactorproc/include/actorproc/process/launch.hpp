@@ -47,5 +47,5 @@ struct launched_process {
 inline constexpr const char* worker_switch = "--actorproc-worker";
 inline constexpr int exec_mailbox_fd = 3;
 
-} // namespace process
-} // namespace actorproc
+}  // namespace process
+}  // namespace actorproc

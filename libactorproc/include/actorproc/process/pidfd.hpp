@@ -23,4 +23,4 @@ std::optional<exit_reason> try_reap(int pidfd);
 /// Blocks until the child behind `pidfd` exits and reaps it.
 exit_reason reap(int pidfd);
 
-} // namespace actorproc::process
+}  // namespace actorproc::process

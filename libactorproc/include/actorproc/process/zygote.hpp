@@ -56,4 +56,4 @@ class zygote {
   std::unique_ptr<std::mutex> mutex_ = std::make_unique<std::mutex>();
 };
 
-} // namespace actorproc::process
+}  // namespace actorproc::process

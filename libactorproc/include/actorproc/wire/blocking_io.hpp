@@ -26,4 +26,4 @@ wait_result wait_for_frame(int fd, frame_decoder& in, std::chrono::milliseconds 
 /// Returns the revents, 0 on timeout.
 short poll_one(int fd, short events, std::chrono::milliseconds timeout);
 
-} // namespace actorproc::wire
+}  // namespace actorproc::wire

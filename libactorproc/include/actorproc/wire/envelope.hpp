@@ -66,4 +66,4 @@ class envelope_builder {
 void write_exit_reason(schema::ExitReason::Builder out, const exit_reason& reason);
 exit_reason read_exit_reason(schema::ExitReason::Reader in);
 
-} // namespace actorproc::wire
+}  // namespace actorproc::wire

@@ -87,4 +87,4 @@ class frame_decoder {
   std::vector<std::vector<capnp::word>> retired_;  // buffers replaced while held
 };
 
-} // namespace actorproc::wire
+}  // namespace actorproc::wire

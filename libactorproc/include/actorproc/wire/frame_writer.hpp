@@ -62,4 +62,4 @@ class frame_writer {
 /// Frame size in bytes of `message` once framed (segment table included).
 std::size_t framed_size(capnp::MessageBuilder& message);
 
-} // namespace actorproc::wire
+}  // namespace actorproc::wire

@@ -31,4 +31,4 @@ struct limits {
   }
 };
 
-} // namespace actorproc::wire
+}  // namespace actorproc::wire

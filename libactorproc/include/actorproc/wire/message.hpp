@@ -38,14 +38,14 @@ class owned_frame {
 
 using frame_ptr = std::unique_ptr<owned_frame>;
 
-} // namespace wire
+}  // namespace wire
 
 namespace detail {
 // Holds the frame before message<T>'s Reader base is built from it.
 struct frame_holder {
   wire::frame_ptr frame;
 };
-} // namespace detail
+}  // namespace detail
 
 /// Reads as a T::Reader: `reply->getValue()` on an expected<message<T>>.
 template <class T>
@@ -68,8 +68,7 @@ class message : private detail::frame_holder, public T::Reader {
  private:
   // The frame lives on the heap, so the Reader's pointers survive moves of the message.
   explicit message(wire::frame_ptr f)
-      : detail::frame_holder{std::move(f)},
-        T::Reader(frame->payload().getBody().template getAs<T>()) {}
+      : detail::frame_holder{std::move(f)}, T::Reader(frame->payload().getBody().template getAs<T>()) {}
   static std::string hex(uint64_t v) {
     char text[24];
     std::snprintf(text, sizeof text, "0x%016llx", static_cast<unsigned long long>(v));
@@ -77,4 +76,4 @@ class message : private detail::frame_holder, public T::Reader {
   }
 };
 
-} // namespace actorproc
+}  // namespace actorproc

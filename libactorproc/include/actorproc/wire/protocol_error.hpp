@@ -13,4 +13,4 @@ class protocol_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-} // namespace actorproc::wire
+}  // namespace actorproc::wire
