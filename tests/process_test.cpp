@@ -237,3 +237,17 @@ BOOST_AUTO_TEST_CASE(no_actor_outlives_a_node_that_is_sigkilled) {
   for (pid_t p : pids) BOOST_TEST(test_helpers::wait_gone(p, patience));
   std::fclose(in);
 }
+
+BOOST_AUTO_TEST_CASE(heartbeats_spare_a_busy_actor_and_catch_a_frozen_one_as_hung) {
+  node n{table()};
+  auto a = n.spawn("echo", {.heartbeat = {.interval = 20ms, .timeout = 2000ms}}).value();
+  // A 100 ms handler spans five heartbeat intervals but answers well within the timeout.
+  auto rested = a.request<testing::Nap, testing::Echo>([](testing::Nap::Builder b) { b.setMillis(100); }, patience);
+  BOOST_REQUIRE(rested);
+  BOOST_TEST(a.alive());
+
+  BOOST_REQUIRE(a.signal(SIGSTOP));  // frozen: alive to the kernel, silent to the node
+  auto reason = a.join(patience);
+  BOOST_REQUIRE(reason);
+  BOOST_TEST((reason->what == exit_reason::kind::hung), to_string(*reason));
+}

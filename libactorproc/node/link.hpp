@@ -10,6 +10,7 @@
 
 #include <actorproc/base/expected.hpp>
 #include <actorproc/node/actor_handle.hpp>
+#include <actorproc/node/spawn_options.hpp>
 #include <actorproc/wire/frame_decoder.hpp>
 #include <actorproc/wire/frame_writer.hpp>
 
@@ -78,6 +79,9 @@ struct link {
   uint64_t parked_on = 0;         // ... of this actor
   std::vector<uint64_t> blocked;  // actors whose frames are parked on this one
   bool socket_open = true;        // still in epoll (false after end of stream)
+  heartbeat_options heartbeat;    // interval 0: none
+  uint64_t heartbeat_outstanding = 0;  // the unanswered heartbeat, 0 if none
+  std::chrono::steady_clock::time_point heartbeat_due;  // next send, or the answer's deadline
 
   // ---- shared, under mutex
   mutable std::mutex mutex;

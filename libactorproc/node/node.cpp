@@ -167,6 +167,7 @@ struct node::impl final : detail::link_owner {
 
     auto l = std::make_shared<detail::link>(id, name, launched->pid, std::move(node_end), std::move(launched->pidfd),
                                             *this, options.mailbox_bytes, options.limits);
+    l->heartbeat = opts.heartbeat;
     {
       std::lock_guard lock(proxies_mutex);
       proxies[id] = system->spawn(process_proxy, l);

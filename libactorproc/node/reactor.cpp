@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -45,9 +46,18 @@ reactor::~reactor() {
 }
 
 void reactor::add(std::shared_ptr<link> l) {
+  if (l->heartbeat.interval.count() > 0) {
+    if (l->heartbeat.timeout.count() <= 0) l->heartbeat.timeout = 3 * l->heartbeat.interval;
+    l->heartbeat_due = std::chrono::steady_clock::now() + l->heartbeat.interval;
+  }
   {
     std::lock_guard lock(links_mutex_);
     links_[l->id] = l;
+    if (l->heartbeat.interval.count() > 0) heartbeat_links_.push_back(l->id);
+  }
+  if (l->heartbeat.interval.count() > 0) {
+    uint64_t one = 1;  // recompute epoll's timeout with this actor's first heartbeat
+    (void)!::write(wake_.get(), &one, sizeof one);
   }
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -101,11 +111,16 @@ void reactor::run() {
   constexpr int max_events = 64;
   epoll_event events[max_events];
   while (!stopping_) {
-    int n = ::epoll_wait(epoll_.get(), events, max_events, -1);
+    int timeout = check_heartbeats();
+    int n = ::epoll_wait(epoll_.get(), events, max_events, timeout);
     if (n < 0 && errno != EINTR) break;
     for (int i = 0; i < n; ++i) {
       uint64_t key = events[i].data.u64;
-      if (key == 0) continue;  // the wake eventfd
+      if (key == 0) {  // the wake eventfd
+        uint64_t count;
+        (void)!::read(wake_.get(), &count, sizeof count);
+        continue;
+      }
       auto l = find(key >> 1);
       if (!l) continue;  // already finalized; a stale event from the same batch
       if (key & 1) {
@@ -329,8 +344,14 @@ void reactor::to_node(link& from, schema::Envelope::Reader env, kj::ArrayPtr<con
       from.enqueue(out.message(), {}, true);
       break;
     }
+    case schema::System::HEARTBEAT:
+      if (from.heartbeat_outstanding != 0 && system.getHeartbeat() == from.heartbeat_outstanding) {
+        from.heartbeat_outstanding = 0;
+        from.heartbeat_due = std::chrono::steady_clock::now() + from.heartbeat.interval;
+      }
+      break;
     default:
-      break;  // heartbeat answers and reserved kinds
+      break;  // reserved kinds
   }
 }
 
@@ -353,6 +374,43 @@ void reactor::protocol_failure(link& l, const std::string& what) {
   std::lock_guard lock(l.mutex);
   if (!l.imposed) l.imposed = exit_reason::because(exit_reason::kind::protocol_error, what);
   if (l.pidfd) process::signal_process(l.pidfd.get(), SIGKILL);
+}
+
+int reactor::check_heartbeats() {
+  std::vector<std::shared_ptr<link>> watched;
+  {
+    std::lock_guard lock(links_mutex_);
+    std::erase_if(heartbeat_links_, [&](uint64_t id) { return !links_.count(id); });
+    for (uint64_t id : heartbeat_links_) watched.push_back(links_[id]);
+  }
+  auto now = std::chrono::steady_clock::now();
+  auto next = std::chrono::steady_clock::time_point::max();
+  for (auto& l : watched) {
+    if (l->heartbeat_due <= now) {
+      if (l->heartbeat_outstanding != 0) {
+        hooks_.log("actor '" + l->name + "' (id " + std::to_string(l->id) + ") did not answer a heartbeat within " +
+                   std::to_string(l->heartbeat.timeout.count()) + " ms; killed as hung");
+        std::lock_guard lock(l->mutex);
+        if (!l->imposed) {
+          l->imposed = exit_reason::because(
+              exit_reason::kind::hung, "no heartbeat answer within " + std::to_string(l->heartbeat.timeout.count()) + " ms");
+        }
+        if (l->pidfd) process::signal_process(l->pidfd.get(), SIGKILL);
+        l->heartbeat_due = std::chrono::steady_clock::time_point::max();  // its pidfd takes over
+        continue;
+      }
+      l->heartbeat_outstanding = ++heartbeat_sequence_;
+      l->heartbeat_due = now + l->heartbeat.timeout;
+      wire::envelope_builder out;
+      out.address(l->id, 0, 0);
+      out.envelope().initSystem().setHeartbeat(l->heartbeat_outstanding);
+      (void)l->enqueue(out.message(), {}, true);
+    }
+    next = std::min(next, l->heartbeat_due);
+  }
+  if (next == std::chrono::steady_clock::time_point::max()) return -1;
+  auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count() + 1;
+  return static_cast<int>(std::clamp<long long>(wait, 0, 60000));
 }
 
 void reactor::stop_reading(link& l) {

@@ -67,6 +67,9 @@ class reactor {
                       const std::optional<exit_reason>& reason = std::nullopt);
   void protocol_failure(link& l, const std::string& what);
   void stop_reading(link& l);
+  // Sends due heartbeats and kills actors whose answer is late; returns the
+  // epoll timeout until the next heartbeat event (-1: none).
+  int check_heartbeats();
 
   wire::limits limits_;
   hooks hooks_;
@@ -79,6 +82,8 @@ class reactor {
   // fails with actor_down and its reason rather than unknown_actor. Bounded.
   std::unordered_map<uint64_t, exit_reason> graveyard_;
   std::deque<uint64_t> graveyard_order_;
+  std::vector<uint64_t> heartbeat_links_;  // actors with heartbeats on
+  uint64_t heartbeat_sequence_ = 0;        // reactor thread only
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

@@ -11,6 +11,16 @@
 
 namespace actorproc {
 
+/// Liveness checking of one actor: the node sends a heartbeat every `interval`
+/// and kills the actor with reason `hung` if one is not answered within
+/// `timeout`. That catches a frozen (SIGSTOPped) process and a handler stuck in
+/// a loop. A worker answers between two handlers, so `timeout` must exceed the
+/// longest handler plus the time to work through a full mailbox.
+struct heartbeat_options {
+  std::chrono::milliseconds interval{0};  // 0: no heartbeats
+  std::chrono::milliseconds timeout{0};   // 0: three intervals
+};
+
 struct spawn_options {
   /// A name for logs and introspection; default "<type>#<id>".
   std::string name = {};
@@ -21,6 +31,7 @@ struct spawn_options {
   std::string program = {};
   /// Descriptors the child inherits (context::inherited_fds()); ownership passes to the child.
   std::vector<unique_fd> fds = {};
+  heartbeat_options heartbeat = {};
 };
 
 struct node_options {
