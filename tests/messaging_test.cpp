@@ -198,7 +198,7 @@ BOOST_AUTO_TEST_CASE(every_kind_of_bad_frame_kills_only_its_sender_with_protocol
   auto bystander = n.spawn("echo").value();
   using K = testing::SendGarbage::Kind;
   for (auto kind : {K::TOO_MANY_SEGMENTS, K::OVERSIZED, K::BAD_POINTER, K::UNKNOWN_KIND, K::TRUNCATED,
-                    K::SPOOFED_SENDER, K::EMPTY_FRAME}) {
+                    K::SPOOFED_SENDER, K::EMPTY_FRAME, K::WRONG_POINTER_KIND}) {
     auto culprit = n.spawn("echo", {.name = "culprit-" + std::to_string(static_cast<int>(kind))}).value();
     BOOST_REQUIRE(culprit.send<testing::SendGarbage>([&](testing::SendGarbage::Builder b) { b.setKind(kind); }));
     auto reason = culprit.join(patience);

@@ -2,6 +2,8 @@
 
 #include <actorproc/process/pidfd.hpp>
 
+#include <kj/exception.h>
+
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -187,6 +189,19 @@ void reactor::route_buffered(link& l) {
 }
 
 bool reactor::route(link& from, kj::ArrayPtr<const capnp::word> frame) {
+  // envelope_reader reads every field the node uses, so nothing below should
+  // throw; if it ever does, the sender's link fails, never the reactor thread.
+  try {
+    return route_validated(from, frame);
+  } catch (const kj::Exception& e) {
+    protocol_failure(from, std::string("malformed frame: ") + e.getDescription().cStr());
+  } catch (const std::exception& e) {
+    protocol_failure(from, std::string("while routing its frame: ") + e.what());
+  }
+  return false;
+}
+
+bool reactor::route_validated(link& from, kj::ArrayPtr<const capnp::word> frame) {
   std::optional<wire::envelope_reader> env;
   try {
     env.emplace(frame, limits_);

@@ -59,6 +59,7 @@ class reactor {
   void route_buffered(link& l);
   // Routes one frame from `from`; false when `from` had to be parked or failed.
   bool route(link& from, kj::ArrayPtr<const capnp::word> frame);
+  bool route_validated(link& from, kj::ArrayPtr<const capnp::word> frame);
   void to_node(link& from, schema::Envelope::Reader env, kj::ArrayPtr<const capnp::word> frame);
   void park(link& from, link& to, kj::ArrayPtr<const capnp::word> frame);
   void wake_parked(link& l);

@@ -5,27 +5,47 @@
 namespace actorproc::wire {
 namespace {
 
-schema::Envelope::Reader checked_root(capnp::FlatArrayMessageReader& reader, std::size_t frame_bytes) {
+// Reading a typed pointer field checks that the pointer is of the right kind (a
+// struct, a text with its NUL...) and throws otherwise. Every pointer field of
+// the runtime's own schema is read here, once, so that no later access to the
+// envelope can throw: the reactor and the worker loop read these fields freely.
+void check_exit_reason(schema::ExitReason::Reader reason) { (void)reason.getDetail(); }
+
+void check_fields(schema::Envelope::Reader root) {
+  switch (root.which()) {
+    case schema::Envelope::USER: (void)root.getUser(); return;  // the body is any pointer: walked below
+    case schema::Envelope::RESPONSE: (void)root.getResponse(); return;
+    case schema::Envelope::FAILURE: {
+      auto failure = root.getFailure();
+      (void)failure.getMessage();
+      check_exit_reason(failure.getReason());
+      return;
+    }
+    case schema::Envelope::SYSTEM: {
+      auto system = root.getSystem();
+      switch (system.which()) {
+        case schema::System::STOP: check_exit_reason(system.getStop()); return;
+        case schema::System::EXIT: check_exit_reason(system.getExit()); return;
+        case schema::System::DOWN: check_exit_reason(system.getDown().getReason()); return;
+        case schema::System::READY:
+        case schema::System::MONITOR:
+        case schema::System::HEARTBEAT:
+        case schema::System::PEER:
+        case schema::System::CREDIT: return;
+        default:
+          throw protocol_error("unknown system message kind " + std::to_string(static_cast<uint16_t>(system.which())));
+      }
+    }
+    default: throw protocol_error("unknown envelope kind " + std::to_string(static_cast<uint16_t>(root.which())));
+  }
+}
+
+schema::Envelope::Reader checked_root(capnp::FlatArrayMessageReader& reader) {
   try {
     auto root = reader.getRoot<schema::Envelope>();
-    switch (root.which()) {
-      case schema::Envelope::USER:
-      case schema::Envelope::RESPONSE:
-      case schema::Envelope::FAILURE:
-        break;
-      case schema::Envelope::SYSTEM: {
-        auto system = root.getSystem();
-        if (static_cast<uint16_t>(system.which()) > static_cast<uint16_t>(schema::System::CREDIT)) {
-          throw protocol_error("unknown system message kind " + std::to_string(static_cast<uint16_t>(system.which())));
-        }
-        break;
-      }
-      default:
-        throw protocol_error("unknown envelope kind " + std::to_string(static_cast<uint16_t>(root.which())));
-    }
+    check_fields(root);
     // Walk every pointer once: a malformed payload fails here, not inside a handler.
     (void)reader.getRoot<capnp::AnyPointer>().targetSize();
-    (void)frame_bytes;
     return root;
   } catch (const kj::Exception& e) {
     throw protocol_error(std::string("malformed frame: ") + e.getDescription().cStr());
@@ -43,7 +63,7 @@ capnp::FlatArrayMessageReader make_reader(kj::ArrayPtr<const capnp::word> frame,
 }  // namespace
 
 envelope_reader::envelope_reader(kj::ArrayPtr<const capnp::word> frame, const limits& lim)
-    : reader_(make_reader(frame, lim)), root_(checked_root(reader_, frame.size() * sizeof(capnp::word))) {}
+    : reader_(make_reader(frame, lim)), root_(checked_root(reader_)) {}
 
 void write_exit_reason(schema::ExitReason::Builder out, const exit_reason& reason) {
   out.setKind(static_cast<schema::ExitReason::Kind>(reason.what));

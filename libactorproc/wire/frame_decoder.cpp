@@ -35,7 +35,7 @@ void frame_decoder::reserve_tail(std::size_t bytes) {
     // Frames handed out may still be read: copy the live bytes to a new buffer
     // and keep the old one alive until release().
     std::vector<capnp::word> fresh((live + bytes + word_bytes - 1) / word_bytes + buffer_.size());
-    std::memcpy(fresh.data(), base() + begin_, live);
+    if (live > 0) std::memcpy(fresh.data(), base() + begin_, live);
     retired_.push_back(std::move(buffer_));
     buffer_ = std::move(fresh);
     begin_ = 0;
@@ -44,7 +44,7 @@ void frame_decoder::reserve_tail(std::size_t bytes) {
   }
   // Move the unconsumed bytes to the front; begin_ is word-aligned, so frames stay aligned.
   if (begin_ > 0) {
-    std::memmove(base(), base() + begin_, live);
+    if (live > 0) std::memmove(base(), base() + begin_, live);
     begin_ = 0;
     end_ = live;
   }
@@ -58,8 +58,11 @@ void frame_decoder::reserve_tail(std::size_t bytes) {
 }
 
 read_status frame_decoder::read_from(int fd) {
-  // A frame whose size is known is read whole, so a big frame needs few reads.
-  std::size_t want = std::max(read_chunk, wanted_ > buffered_bytes() ? wanted_ - buffered_bytes() : 0);
+  // A big frame is read in growing chunks, so few reads are needed; but never more
+  // room than the bytes already received, so that a header merely announcing a
+  // huge frame does not make the node allocate it.
+  std::size_t missing = wanted_ > buffered_bytes() ? wanted_ - buffered_bytes() : 0;
+  std::size_t want = std::max(read_chunk, std::min(missing, buffered_bytes()));
   reserve_tail(want);
   std::size_t room = buffer_.size() * word_bytes - end_;
 
@@ -93,6 +96,7 @@ read_status frame_decoder::read_from(int fd) {
 }
 
 void frame_decoder::feed(const void* data, std::size_t size) {
+  if (size == 0) return;
   reserve_tail(size);
   std::memcpy(base() + end_, data, size);
   end_ += size;

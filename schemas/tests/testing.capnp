@@ -14,7 +14,7 @@ struct Relay { target @0 :UInt64; text @1 :Text; timeoutMillis @2 :UInt32; }
 struct Flood { target @0 :UInt64; count @1 :UInt64; }
 struct SendGarbage {
   kind @0 :Kind;
-  enum Kind { tooManySegments @0; oversized @1; badPointer @2; unknownKind @3; truncated @4; spoofedSender @5; emptyFrame @6; }
+  enum Kind { tooManySegments @0; oversized @1; badPointer @2; unknownKind @3; truncated @4; spoofedSender @5; emptyFrame @6; wrongPointerKind @7; }
 }
 struct Tick {}
 struct Stats {}

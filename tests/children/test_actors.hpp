@@ -88,6 +88,18 @@ inline void send_garbage(actorproc::context& ctx, testing::SendGarbage::Kind kin
       out.flush(fd);
       break;
     }
+    case K::WRONG_POINTER_KIND: {
+      // Discriminant `user`, but the pointer is a list where a struct belongs: it
+      // passes a mere bounds walk, and once crashed the node when read.
+      capnp::MallocMessageBuilder message;
+      auto fake = message.initRoot<testing::FakeEnvelope>();
+      fake.setFrom(ctx.id());
+      fake.initA().initAs<capnp::List<uint32_t>>(3);
+      actorproc::wire::frame_writer out;
+      out.append(message);
+      out.flush(fd);
+      break;
+    }
     case K::EMPTY_FRAME: {
       uint32_t header[2] = {0, 0};
       write_raw(fd, header, sizeof header);
