@@ -1,0 +1,187 @@
+/* Raw socketpair baselines; see raw_baselines.h. */
+#define _GNU_SOURCE
+#include "raw_baselines.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+uint64_t raw_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int raw_pin_cpu(int cpu) {
+  cpu_set_t s;
+  CPU_ZERO(&s);
+  CPU_SET(cpu, &s);
+  return sched_setaffinity(0, sizeof s, &s);
+}
+
+/* 0 on success, -1 on error or end of stream. */
+static int read_full(int fd, void* buf, size_t n) {
+  char* p = (char*)buf;
+  while (n > 0) {
+    ssize_t r = read(fd, p, n);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if (r == 0) return -1;
+    p += r;
+    n -= (size_t)r;
+  }
+  return 0;
+}
+
+static int write_full(int fd, const void* buf, size_t n) {
+  const char* p = (const char*)buf;
+  while (n > 0) {
+    ssize_t r = write(fd, p, n);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    p += r;
+    n -= (size_t)r;
+  }
+  return 0;
+}
+
+/* Forks a child that runs body(fd) on its end of a fresh socketpair. */
+static pid_t fork_child(int* parent_fd, int child_cpu, void (*body)(int)) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return -1;
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(sv[0]);
+    close(sv[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    close(sv[0]);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(0);
+    if (child_cpu >= 0 && raw_pin_cpu(child_cpu) != 0) _exit(1);
+    body(sv[1]);
+    _exit(0);
+  }
+  close(sv[1]);
+  *parent_fd = sv[0];
+  return pid;
+}
+
+static void stop_child(int* fd, pid_t* pid) {
+  if (*fd >= 0) close(*fd);
+  if (*pid > 0) {
+    kill(*pid, SIGKILL);
+    while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+  }
+  *fd = -1;
+  *pid = -1;
+}
+
+/* ---- B1: ping-pong */
+
+static void echo_body(int fd) {
+  char buf[RAW_MSG_BYTES];
+  for (;;) {
+    if (read_full(fd, buf, sizeof buf) != 0) return;
+    if (write_full(fd, buf, sizeof buf) != 0) return;
+  }
+}
+
+int raw_pingpong_start(raw_pingpong* pp, int child_cpu) {
+  pp->fd = -1;
+  pp->pid = fork_child(&pp->fd, child_cpu, echo_body);
+  return pp->pid < 0 ? -1 : 0;
+}
+
+uint64_t raw_pingpong_run(raw_pingpong* pp, long iters) {
+  char buf[RAW_MSG_BYTES];
+  memset(buf, 'p', sizeof buf);
+  uint64_t t0 = raw_now_ns();
+  for (long i = 0; i < iters; i++) {
+    if (write_full(pp->fd, buf, sizeof buf) != 0) return 0;
+    if (read_full(pp->fd, buf, sizeof buf) != 0) return 0;
+  }
+  return raw_now_ns() - t0;
+}
+
+void raw_pingpong_stop(raw_pingpong* pp) { stop_child(&pp->fd, &pp->pid); }
+
+/* ---- B2: one-way stream. Per repetition: the parent writes the byte count to
+ * expect (8 B), the reader answers 'R', the parent starts the clock and writes,
+ * the reader reads everything in 64 KiB chunks and answers 'D'. */
+
+static void reader_body(int fd) {
+  static char rbuf[65536];
+  for (;;) {
+    uint64_t total;
+    if (read_full(fd, &total, sizeof total) != 0) return;
+    char c = 'R';
+    if (write_full(fd, &c, 1) != 0) return;
+    uint64_t left = total;
+    while (left > 0) {
+      size_t want = left < sizeof rbuf ? (size_t)left : sizeof rbuf;
+      ssize_t n = read(fd, rbuf, want);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;
+      left -= (uint64_t)n;
+    }
+    c = 'D';
+    if (write_full(fd, &c, 1) != 0) return;
+  }
+}
+
+int raw_stream_start(raw_stream* st, int child_cpu) {
+  st->fd = -1;
+  st->batch = malloc((size_t)RAW_BATCH * RAW_MSG_BYTES);
+  if (st->batch == NULL) return -1;
+  memset(st->batch, 'b', (size_t)RAW_BATCH * RAW_MSG_BYTES);
+  st->pid = fork_child(&st->fd, child_cpu, reader_body);
+  return st->pid < 0 ? -1 : 0;
+}
+
+uint64_t raw_stream_run(raw_stream* st, raw_stream_mode mode, long msgs, long* sent) {
+  if (mode == raw_stream_batch_buf) msgs = (msgs / RAW_BATCH) * RAW_BATCH;
+  *sent = msgs;
+  uint64_t total = (uint64_t)msgs * RAW_MSG_BYTES;
+  char c;
+  if (write_full(st->fd, &total, sizeof total) != 0) return 0;
+  if (read_full(st->fd, &c, 1) != 0 || c != 'R') return 0;
+  uint64_t t0 = raw_now_ns();
+  if (mode == raw_stream_batch_buf) {
+    for (long i = 0; i < msgs; i += RAW_BATCH) {
+      if (write_full(st->fd, st->batch, (size_t)RAW_BATCH * RAW_MSG_BYTES) != 0) return 0;
+    }
+  } else {
+    char msg[RAW_MSG_BYTES];
+    memset(msg, 'm', sizeof msg);
+    for (long i = 0; i < msgs; i++) {
+      ssize_t n = write(st->fd, msg, sizeof msg);
+      if (n != (ssize_t)sizeof msg) {
+        if (n < 0 && errno != EINTR) return 0;
+        if (write_full(st->fd, msg + (n > 0 ? n : 0), sizeof msg - (size_t)(n > 0 ? n : 0)) != 0) return 0;
+      }
+    }
+  }
+  if (read_full(st->fd, &c, 1) != 0 || c != 'D') return 0;
+  return raw_now_ns() - t0;
+}
+
+void raw_stream_stop(raw_stream* st) {
+  stop_child(&st->fd, &st->pid);
+  free(st->batch);
+  st->batch = NULL;
+}
