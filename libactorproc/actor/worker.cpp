@@ -5,6 +5,8 @@
 #include <kj/exception.h>
 
 #include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -27,6 +29,8 @@ constexpr std::size_t output_limit = 1 << 20;
 constexpr std::size_t flush_threshold = 64 * 1024;
 // Messages that arrive while a request() waits are kept up to this many bytes.
 constexpr std::size_t stash_limit = 16 << 20;
+// A requester blocked in recvmsg looks up at least this often (deadline, other channels).
+constexpr std::chrono::milliseconds receive_slice{50};
 // How long the final exit announcement may take to leave.
 constexpr auto exit_flush_timeout = 1000ms;
 
@@ -38,8 +42,13 @@ struct channel {
   wire::frame_decoder in;
   wire::frame_writer out;
   bool closed = false;
+  bool write_blocked = false;  // the last send found the socket full: wait for POLLOUT before trying again
 
-  channel(uint64_t p, unique_fd f, const wire::limits& lim) : peer(p), fd(std::move(f)), in(lim) {}
+  channel(uint64_t p, unique_fd f, const wire::limits& lim) : peer(p), fd(std::move(f)), in(lim) {
+    // A blocking receive (while a request waits) returns after this slice at the latest.
+    timeval slice{0, static_cast<suseconds_t>(std::chrono::microseconds(receive_slice).count())};
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &slice, sizeof slice);
+  }
 };
 
 class worker_loop final : public context {
@@ -159,15 +168,16 @@ class worker_loop final : public context {
     for (std::size_t i = 0; i < fds.size(); ++i) {
       if (fds[i].revents == 0) continue;
       channel& ch = *channels_[i];
+      if (fds[i].revents & (POLLOUT | POLLERR | POLLHUP)) ch.write_blocked = false;
       if (fds[i].revents & POLLOUT) flush(ch);
       if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) read(ch);
     }
   }
 
-  void read(channel& ch) {
+  void read(channel& ch, bool block = false) {
     wire::read_status status;
     try {
-      status = ch.in.read_from(ch.fd.get());
+      status = ch.in.read_from(ch.fd.get(), block);
     } catch (const wire::protocol_error& e) {
       protocol_failure(ch, e.what());
       return;
@@ -306,26 +316,41 @@ class worker_loop final : public context {
       }
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
       if (left.count() <= 0) return error(errc::timeout, "no answer from actor within the timeout");
-      wait_for_input(left);
+      if (left >= receive_slice && flush_all()) {
+        // The answer comes on the channel the request left by: wait for it in
+        // recvmsg itself (one system call, where poll + recvmsg take two). The
+        // socket's SO_RCVTIMEO slice keeps the deadline honest.
+        read(*target, true);
+      } else {
+        wait_for_input(left);
+      }
     }
+  }
+
+  // Flushes every channel; false if one of them is full.
+  bool flush_all() {
+    bool all = true;
+    for (auto& ch : channels_) all &= flush(*ch) != wire::flush_status::would_block;
+    return all;
   }
 
   // The answer to `correlation` if `frame` is it; otherwise the frame is stashed.
   std::optional<expected<wire::frame_ptr>> take_if_answer(kj::ArrayPtr<const capnp::word> frame, channel& ch,
                                                           uint64_t correlation) {
     try {
-      wire::envelope_reader env(frame, limits_);
-      auto kind = env.get().which();
+      // Either way the frame is kept, so copy it and check the copy: one parse.
+      auto owned = std::make_unique<wire::owned_frame>(frame, limits_, wire::owned_frame::validate);
+      auto env = owned->envelope();
+      auto kind = env.which();
       bool answer = (kind == schema::Envelope::RESPONSE || kind == schema::Envelope::FAILURE) &&
-                    env.get().getCorrelation() == correlation;
+                    env.getCorrelation() == correlation;
       if (!answer) {
         stash_bytes_ += frame.size() * sizeof(capnp::word);
-        stash_.emplace_back(ch.peer, std::make_unique<wire::owned_frame>(frame, limits_));
+        stash_.emplace_back(ch.peer, std::move(owned));
         return std::nullopt;
       }
-      if (kind == schema::Envelope::RESPONSE)
-        return expected<wire::frame_ptr>(std::make_unique<wire::owned_frame>(frame, limits_));
-      auto failure = env.get().getFailure();
+      if (kind == schema::Envelope::RESPONSE) return expected<wire::frame_ptr>(std::move(owned));
+      auto failure = env.getFailure();
       std::optional<exit_reason> why;
       if (failure.hasReason()) why = wire::read_exit_reason(failure.getReason());
       return expected<wire::frame_ptr>(error(static_cast<errc>(failure.getCode()), failure.getMessage(), why));
@@ -345,13 +370,16 @@ class worker_loop final : public context {
       if (left.count() <= 0 || wire::poll_one(ch.fd.get(), POLLOUT, left) == 0) {
         return error(errc::mailbox_full, "the output buffer stayed full for the whole send timeout");
       }
+      ch.write_blocked = false;  // writable again
     }
     return {};
   }
 
   wire::flush_status flush(channel& ch) {
     if (ch.out.empty()) return wire::flush_status::done;
+    if (ch.write_blocked) return wire::flush_status::would_block;  // no futile send() on a full socket
     auto status = ch.out.flush(ch.fd.get());
+    ch.write_blocked = status == wire::flush_status::would_block;
     if (status == wire::flush_status::failed) {
       ch.out.clear();
       ch.closed = true;

@@ -20,9 +20,11 @@ error down_error(const link& l) {
 }  // namespace
 
 void link::flush_locked() {
-  if (out.empty()) return;
+  // While the socket is watched for writability it is known to be full: the
+  // reactor flushes when it drains, and a send() now would only fail.
+  if (out.empty() || write_watched) return;
   auto status = out.flush(socket.get());
-  if (status == wire::flush_status::would_block && !write_watched) {
+  if (status == wire::flush_status::would_block) {
     write_watched = true;
     owner.want_write(*this);
   } else if (status == wire::flush_status::failed) {
@@ -50,10 +52,9 @@ expected<void> link::enqueue(capnp::MessageBuilder& message, std::chrono::millis
   return {};
 }
 
-void link::enqueue_locked(kj::ArrayPtr<const capnp::word> frame) {
+void link::append_locked(kj::ArrayPtr<const capnp::word> frame) {
   out.append(frame);
   ++messages_in;
-  flush_locked();
 }
 
 expected<wire::frame_ptr> link::call(wire::envelope_builder& builder, std::chrono::milliseconds timeout) {

@@ -79,6 +79,7 @@ struct link {
   uint64_t parked_on = 0;         // ... of this actor
   std::vector<uint64_t> blocked;  // actors whose frames are parked on this one
   bool socket_open = true;        // still in epoll (false after end of stream)
+  bool dirty = false;             // in the reactor's list of destinations to flush
   heartbeat_options heartbeat;    // interval 0: none
   uint64_t heartbeat_outstanding = 0;  // the unanswered heartbeat, 0 if none
   std::chrono::steady_clock::time_point heartbeat_due;  // next send, or the answer's deadline
@@ -106,9 +107,10 @@ struct link {
   /// waits up to `timeout` for room; a system message is never refused.
   expected<void> enqueue(capnp::MessageBuilder& message, std::chrono::milliseconds timeout, bool system,
                          std::vector<unique_fd> fds = {});
-  /// Appends an already-framed message (routing between actors): never waits.
-  /// The caller checked has_room() under the same lock.
-  void enqueue_locked(kj::ArrayPtr<const capnp::word> frame);
+  /// Appends an already-framed message (routing between actors) without
+  /// writing it: the reactor flushes each destination once per batch of routed
+  /// frames. Never waits; the caller checked has_room_locked() under the lock.
+  void append_locked(kj::ArrayPtr<const capnp::word> frame);
   bool has_room_locked() const { return out.size() < mailbox_bytes; }
   /// Flushes under the lock; registers for writability when the socket is full.
   void flush_locked();

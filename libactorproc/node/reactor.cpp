@@ -131,6 +131,7 @@ void reactor::run() {
         on_socket_event(*l, events[i].events);
       }
     }
+    flush_routed();
   }
 }
 
@@ -138,11 +139,9 @@ void reactor::on_socket_event(link& l, uint32_t events) {
   if (events & EPOLLOUT) {
     {
       std::lock_guard lock(l.mutex);
-      l.flush_locked();
-      if (l.out.empty() && l.write_watched) {
-        l.write_watched = false;
-        update_events_locked(l);
-      }
+      l.write_watched = false;
+      l.flush_locked();  // watches again if it still does not all fit
+      if (!l.write_watched) update_events_locked(l);
     }
     l.changed.notify_all();  // senders waiting for room
     wake_parked(l);
@@ -241,7 +240,11 @@ bool reactor::route_validated(link& from, kj::ArrayPtr<const capnp::word> frame)
   {
     std::lock_guard lock(to->mutex);
     if (to->state != link_state::exited && to->has_room_locked()) {
-      to->enqueue_locked(frame);
+      to->append_locked(frame);
+      if (!to->dirty) {
+        to->dirty = true;
+        dirty_.push_back(to);
+      }
       return true;
     }
     if (to->state == link_state::exited) {
@@ -389,6 +392,24 @@ void reactor::protocol_failure(link& l, const std::string& what) {
   std::lock_guard lock(l.mutex);
   if (!l.imposed) l.imposed = exit_reason::because(exit_reason::kind::protocol_error, what);
   if (l.pidfd) process::signal_process(l.pidfd.get(), SIGKILL);
+}
+
+void reactor::flush_routed() {
+  // A destination may have filled up during this turn and drained entirely in
+  // this flush, with no writability event to come: resume its parked senders
+  // here (which may route, and dirty, more).
+  while (!dirty_.empty()) {
+    auto batch = std::move(dirty_);
+    dirty_.clear();
+    for (auto& l : batch) {
+      {
+        std::lock_guard lock(l->mutex);
+        l->dirty = false;
+        if (l->state != link_state::exited) l->flush_locked();
+      }
+      wake_parked(*l);
+    }
+  }
 }
 
 int reactor::check_heartbeats() {

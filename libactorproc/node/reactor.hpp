@@ -71,6 +71,8 @@ class reactor {
   // Sends due heartbeats and kills actors whose answer is late; returns the
   // epoll timeout until the next heartbeat event (-1: none).
   int check_heartbeats();
+  // Writes out what routing appended to each destination during this turn.
+  void flush_routed();
 
   wire::limits limits_;
   hooks hooks_;
@@ -85,6 +87,7 @@ class reactor {
   std::deque<uint64_t> graveyard_order_;
   std::vector<uint64_t> heartbeat_links_;  // actors with heartbeats on
   uint64_t heartbeat_sequence_ = 0;        // reactor thread only
+  std::vector<std::shared_ptr<link>> dirty_;  // destinations with routed frames not yet written
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

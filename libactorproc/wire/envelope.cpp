@@ -40,7 +40,9 @@ void check_fields(schema::Envelope::Reader root) {
   }
 }
 
-schema::Envelope::Reader checked_root(capnp::FlatArrayMessageReader& reader) {
+}  // namespace
+
+schema::Envelope::Reader validated_root(capnp::MessageReader& reader) {
   try {
     auto root = reader.getRoot<schema::Envelope>();
     check_fields(root);
@@ -52,7 +54,7 @@ schema::Envelope::Reader checked_root(capnp::FlatArrayMessageReader& reader) {
   }
 }
 
-capnp::FlatArrayMessageReader make_reader(kj::ArrayPtr<const capnp::word> frame, const limits& lim) {
+capnp::FlatArrayMessageReader open_frame(kj::ArrayPtr<const capnp::word> frame, const limits& lim) {
   try {
     return capnp::FlatArrayMessageReader(frame, lim.reader_options(frame.size() * sizeof(capnp::word)));
   } catch (const kj::Exception& e) {
@@ -60,10 +62,8 @@ capnp::FlatArrayMessageReader make_reader(kj::ArrayPtr<const capnp::word> frame,
   }
 }
 
-}  // namespace
-
 envelope_reader::envelope_reader(kj::ArrayPtr<const capnp::word> frame, const limits& lim)
-    : reader_(make_reader(frame, lim)), root_(checked_root(reader_)) {}
+    : reader_(open_frame(frame, lim)), root_(validated_root(reader_)) {}
 
 void write_exit_reason(schema::ExitReason::Builder out, const exit_reason& reason) {
   out.setKind(static_cast<schema::ExitReason::Kind>(reason.what));

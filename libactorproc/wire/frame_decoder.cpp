@@ -57,7 +57,7 @@ void frame_decoder::reserve_tail(std::size_t bytes) {
   }
 }
 
-read_status frame_decoder::read_from(int fd) {
+read_status frame_decoder::read_from(int fd, bool block) {
   // A big frame is read in growing chunks, so few reads are needed; but never more
   // room than the bytes already received, so that a header merely announcing a
   // huge frame does not make the node allocate it.
@@ -75,7 +75,7 @@ read_status frame_decoder::read_from(int fd) {
   msg.msg_controllen = sizeof control;
   ssize_t n;
   do {
-    n = ::recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    n = ::recvmsg(fd, &msg, (block ? 0 : MSG_DONTWAIT) | MSG_CMSG_CLOEXEC);
   } while (n < 0 && errno == EINTR);
   if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? read_status::would_block : read_status::failed;
 

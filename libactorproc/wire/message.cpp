@@ -1,5 +1,7 @@
 #include <actorproc/wire/message.hpp>
 
+#include <actorproc/wire/envelope.hpp>
+
 #include <cstring>
 
 namespace actorproc::wire {
@@ -17,6 +19,9 @@ owned_frame::owned_frame(kj::ArrayPtr<const capnp::word> frame, const limits& li
     : words_(copy_words(frame)),
       reader_(words_.asPtr(), lim.reader_options(frame.size() * sizeof(capnp::word))),
       root_(reader_.getRoot<schema::Envelope>()) {}
+
+owned_frame::owned_frame(kj::ArrayPtr<const capnp::word> frame, const limits& lim, validate_t)
+    : words_(copy_words(frame)), reader_(open_frame(words_.asPtr(), lim)), root_(validated_root(reader_)) {}
 
 schema::Payload::Reader owned_frame::payload() const {
   switch (root_.which()) {

@@ -15,6 +15,8 @@
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 
+#include <memory>
+
 namespace actorproc::wire {
 
 class envelope_reader {
@@ -31,11 +33,38 @@ class envelope_reader {
   schema::Envelope::Reader root_;
 };
 
-/// Builds one envelope. The first segment (512 bytes) holds a typical small
-/// message, so most sends allocate once.
+namespace detail {
+/// A zeroed first segment per thread, lent to one envelope_builder at a time:
+/// building a small message then allocates nothing (Cap'n Proto's builder
+/// zeroes what it used when it is destroyed, so the segment is ready again).
+struct scratch_segment {
+  static constexpr std::size_t words = 256;
+  capnp::word space[words];
+  bool lent = false;
+};
+inline thread_local scratch_segment thread_scratch{};
+
+inline kj::ArrayPtr<capnp::word> borrow_scratch(std::unique_ptr<capnp::word[]>& fallback) {
+  if (!thread_scratch.lent) {
+    thread_scratch.lent = true;
+    return kj::arrayPtr(thread_scratch.space, scratch_segment::words);
+  }
+  // Nested builders on one thread (rare): a zeroed segment of their own.
+  fallback.reset(new capnp::word[scratch_segment::words]());
+  return kj::arrayPtr(fallback.get(), scratch_segment::words);
+}
+} // namespace detail
+
+/// Builds one envelope. Its first segment (2 KiB) is the thread's scratch
+/// segment, so a small message is built without touching the allocator.
 class envelope_builder {
  public:
-  envelope_builder() : message_(64) {}
+  envelope_builder() : message_(detail::borrow_scratch(own_segment_)) {}
+  ~envelope_builder() {
+    if (!own_segment_) detail::thread_scratch.lent = false;
+  }
+  envelope_builder(const envelope_builder&) = delete;
+  envelope_builder& operator=(const envelope_builder&) = delete;
   schema::Envelope::Builder envelope() { return root_; }
   capnp::MessageBuilder& message() { return message_; }
 
@@ -58,9 +87,16 @@ class envelope_builder {
   }
 
  private:
+  std::unique_ptr<capnp::word[]> own_segment_;  // declared first: outlives message_
   capnp::MallocMessageBuilder message_;
   schema::Envelope::Builder root_ = message_.initRoot<schema::Envelope>();
 };
+
+/// A reader over one frame, with `lim`'s options; throws protocol_error on a bad segment table.
+capnp::FlatArrayMessageReader open_frame(kj::ArrayPtr<const capnp::word> frame, const limits& lim);
+
+/// The checks of envelope_reader, on any message reader; throws protocol_error.
+schema::Envelope::Reader validated_root(capnp::MessageReader& reader);
 
 /// Conversions between the value type and its wire form.
 void write_exit_reason(schema::ExitReason::Builder out, const exit_reason& reason);

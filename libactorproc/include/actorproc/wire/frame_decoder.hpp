@@ -46,8 +46,10 @@ class frame_decoder {
  public:
   explicit frame_decoder(limits lim = {});
 
-  /// One recvmsg() on `fd` (MSG_DONTWAIT), appending bytes and any descriptors.
-  read_status read_from(int fd);
+  /// One recvmsg() on `fd`, appending bytes and any descriptors. Without
+  /// `block` it never waits (MSG_DONTWAIT); with it, it waits for data or for
+  /// the socket's SO_RCVTIMEO (then would_block).
+  read_status read_from(int fd, bool block = false);
 
   /// Appends raw bytes, as read_from() would (used by tests and the fuzzer).
   void feed(const void* data, std::size_t size);

@@ -22,6 +22,11 @@ class owned_frame {
  public:
   /// `frame` must already have passed envelope_reader's checks.
   owned_frame(kj::ArrayPtr<const capnp::word> frame, const limits& lim);
+  /// Copies an unchecked frame and checks the copy as envelope_reader does
+  /// (one parse instead of two); throws protocol_error.
+  struct validate_t {};
+  static constexpr validate_t validate{};
+  owned_frame(kj::ArrayPtr<const capnp::word> frame, const limits& lim, validate_t);
   owned_frame(const owned_frame&) = delete;
   owned_frame& operator=(const owned_frame&) = delete;
 
