@@ -30,6 +30,8 @@ const char* to_string(errc code) {
       return "invalid_argument";
     case errc::system_error:
       return "system_error";
+    case errc::actor_restarting:
+      return "actor_restarting";
   }
   return "unknown_error";
 }

@@ -14,6 +14,10 @@ expected<void> actor_handle::post(wire::envelope_builder& out, std::chrono::mill
   return link_->enqueue(out.message(), timeout, false);
 }
 
+expected<void> actor_handle::post_message(capnp::MessageBuilder& message, std::chrono::milliseconds timeout) const {
+  return link_->enqueue(message, timeout, false);
+}
+
 expected<wire::frame_ptr> actor_handle::call(wire::envelope_builder& out, std::chrono::milliseconds timeout) const {
   return link_->call(out, timeout);
 }

@@ -95,6 +95,7 @@ struct node::impl final : detail::link_owner {
   }
 
   ~impl() override {
+    for (auto it = shutdown_hooks.rbegin(); it != shutdown_hooks.rend(); ++it) (*it)();
     stopping = true;
     for (auto& l : reactor->all()) stop(*l, exit_reason::shutdown(), options.shutdown_grace);
     auto deadline = clock::now() + 2 * options.shutdown_grace + 1s;
@@ -220,6 +221,7 @@ struct node::impl final : detail::link_owner {
   std::unordered_map<uint64_t, caf::actor> proxies;
   std::atomic<uint64_t> next_id{1};
   std::atomic<bool> stopping{false};
+  std::vector<std::function<void()>> shutdown_hooks;
 };
 
 node::node(const entry_table& actors, node_options options)
@@ -240,6 +242,7 @@ expected<void> node::connect(const actor_handle& a, const actor_handle& b) { ret
 std::size_t node::size() const { return impl_->reactor->size(); }
 caf::actor_system& node::system() { return *impl_->system; }
 pid_t node::zygote_pid() const { return impl_->zygote.pid(); }
+void node::add_shutdown_hook(std::function<void()> hook) { impl_->shutdown_hooks.push_back(std::move(hook)); }
 
 caf::actor proxy_of(node& n, const actor_handle& handle) { return n.impl_->proxy_for(handle.id()); }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -124,9 +125,10 @@ struct echo {
     ctx.reply<testing::Echo>([&](testing::Echo::Builder b) { b.setText(text); });
   }
 
-  void on(testing::Crash::Reader m) {
+  void on(testing::Crash::Reader m, actorproc::context& ctx) {
     using H = testing::Crash::How;
     switch (m.getHow()) {
+      case H::STOP_NORMALLY: ctx.stop(); break;
       case H::SEGFAULT: {
         // A real invalid access (not raise()), on a page mapped without access.
         void* page = ::mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -217,6 +219,26 @@ struct echo {
   std::string last_down;
 };
 
+// Misbehaves depending on a marker file named by args[0]:
+// - its constructor throws once the marker exists when args[1] is "fail-start";
+// - an Echo request aborts the process the first time (creating the marker) and
+//   is answered by every later incarnation, when args[1] is "crash-once".
+struct flaky {
+  using handles = actorproc::handles<testing::Echo>;
+  explicit flaky(actorproc::context& ctx) : marker(ctx.args().at(0)), mode(ctx.args().at(1)) {
+    if (mode == "fail-start" && ::access(marker.c_str(), F_OK) == 0) throw std::runtime_error("marker present");
+  }
+  void on(testing::Echo::Reader m, actorproc::context& ctx) {
+    if (mode == "crash-once" && ::access(marker.c_str(), F_OK) != 0) {
+      std::fclose(std::fopen(marker.c_str(), "w"));
+      std::abort();
+    }
+    std::string text = m.getText();
+    ctx.reply<testing::Echo>([&](testing::Echo::Builder b) { b.setText(text); });
+  }
+  std::string marker, mode;
+};
+
 // Fails to start: its constructor throws.
 struct broken {
   using handles = actorproc::handles<testing::Echo>;
@@ -229,6 +251,7 @@ inline const actorproc::entry_table& table() {
     actorproc::entry_table t;
     t.add<echo>("echo");
     t.add<broken>("broken");
+    t.add<flaky>("flaky");
     return t;
   }();
   return actors;

@@ -15,3 +15,4 @@
 #include <actorproc/base/expected.hpp>
 #include <actorproc/node/actor_handle.hpp>
 #include <actorproc/node/node.hpp>
+#include <actorproc/supervise/supervisor.hpp>

@@ -44,6 +44,9 @@ enum class errc : uint16_t {
   invalid_argument,
   /// An operating system call failed; `message` has strerror's text.
   system_error,
+  /// The named actor is being restarted by its supervisor and its policy is to
+  /// fail messages meanwhile. Retry shortly.
+  actor_restarting,
 };
 
 const char* to_string(errc code);

@@ -34,7 +34,8 @@ namespace actorproc {
 
 namespace detail {
 struct link;
-}
+struct name_entry;
+} // namespace detail
 
 /// Counters of one actor, as seen by the node.
 struct actor_stats {
@@ -94,7 +95,10 @@ class actor_handle {
   friend bool operator==(const actor_handle& a, const actor_handle& b) { return a.link_ == b.link_; }
 
  private:
+  friend struct detail::name_entry;
   expected<void> post(wire::envelope_builder& out, std::chrono::milliseconds timeout) const;
+  /// Sends an envelope built elsewhere (already addressed to this actor).
+  expected<void> post_message(capnp::MessageBuilder& message, std::chrono::milliseconds timeout) const;
   expected<wire::frame_ptr> call(wire::envelope_builder& out, std::chrono::milliseconds timeout) const;
 
   std::shared_ptr<detail::link> link_;

@@ -37,6 +37,7 @@
 #include <actorproc/node/actor_handle.hpp>
 #include <actorproc/node/spawn_options.hpp>
 
+#include <functional>
 #include <memory>
 #include <string_view>
 
@@ -74,6 +75,11 @@ class node {
   caf::actor_system& system();
 
   pid_t zygote_pid() const;
+
+  /// Runs `hook` first thing in ~node (hooks run in reverse order of
+  /// registration), while every actor is still alive. Supervisors use it to stop
+  /// their trees in order before the node stops what is left.
+  void add_shutdown_hook(std::function<void()> hook);
 
   struct impl;
 
