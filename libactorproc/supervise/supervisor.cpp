@@ -202,6 +202,16 @@ struct supervisor_core : std::enable_shared_from_this<supervisor_core> {
     return children.back();
   }
 
+  // A child added at run time: kept only if it starts.
+  expected<child_info> add_and_start(child_spec s) {
+    uint64_t key = add_slot(std::move(s)).key;
+    if (auto started = start_slot(*find_key(key)); !started) {
+      children.erase(children.begin() + static_cast<std::ptrdiff_t>(index_of(key)));
+      return started.error();
+    }
+    return info_of(*find_key(key));
+  }
+
   static shutdown_policy shutdown_of(const child_spec& s) {
     if (s.shutdown) return *s.shutdown;
     return s.supervisor ? shutdown_policy::infinity() : shutdown_policy::after(5000ms);
@@ -668,13 +678,7 @@ expected<child_info> supervisor::start_child(child_spec spec) const {
       return error(errc::invalid_argument, "a simple_one_for_one supervisor starts children with start_child(args)");
     }
     if (c->find(spec.id)) return error(errc::invalid_argument, "a child '" + spec.id + "' already exists");
-    auto& slot = c->add_slot(std::move(spec));
-    uint64_t key = slot.key;
-    if (auto r = c->start_slot(slot); !r) {
-      c->children.erase(c->children.begin() + static_cast<std::ptrdiff_t>(c->index_of(key)));
-      return r.error();
-    }
-    return c->info_of(*c->find_key(key));
+    return c->add_and_start(std::move(spec));
   });
 }
 
@@ -686,13 +690,7 @@ expected<child_info> supervisor::start_child(std::vector<std::string> args) cons
     child_spec spec = c->spec.children.front();
     spec.id += "#" + std::to_string(++c->dynamic_children);
     spec.args.insert(spec.args.end(), args.begin(), args.end());
-    auto& slot = c->add_slot(std::move(spec));
-    uint64_t key = slot.key;
-    if (auto r = c->start_slot(slot); !r) {
-      c->children.erase(c->children.begin() + static_cast<std::ptrdiff_t>(c->index_of(key)));
-      return r.error();
-    }
-    return c->info_of(*c->find_key(key));
+    return c->add_and_start(std::move(spec));
   });
 }
 
