@@ -251,3 +251,13 @@ BOOST_AUTO_TEST_CASE(heartbeats_spare_a_busy_actor_and_catch_a_frozen_one_as_hun
   BOOST_REQUIRE(reason);
   BOOST_TEST((reason->what == exit_reason::kind::hung), to_string(*reason));
 }
+
+BOOST_AUTO_TEST_CASE(heartbeats_catch_a_handler_stuck_far_beyond_its_timeout) {
+  node n{table()};
+  auto a = n.spawn("echo", {.heartbeat = {.interval = 20ms, .timeout = 200ms}}).value();
+  // The handler naps for a minute: the process runs, but the actor is unresponsive.
+  BOOST_REQUIRE(a.send<testing::Nap>([](testing::Nap::Builder b) { b.setMillis(60000); }));
+  auto reason = a.join(patience);
+  BOOST_REQUIRE(reason);
+  BOOST_TEST((reason->what == exit_reason::kind::hung), to_string(*reason));
+}
