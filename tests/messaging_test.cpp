@@ -291,3 +291,20 @@ BOOST_AUTO_TEST_CASE(a_fast_worker_flooding_a_slow_one_is_held_back_by_the_node_
   BOOST_TEST(peak <= options.mailbox_bytes + 1024);
   BOOST_TEST(ticks_of(slow) == count);  // ordered after every Tick: all arrived
 }
+
+BOOST_AUTO_TEST_CASE(a_worker_request_to_an_actor_that_dies_before_answering_fails_promptly) {
+  node n{table()};
+  auto a = n.spawn("echo").value();
+  auto b = n.spawn("echo").value();
+  BOOST_REQUIRE(b.send<testing::Nap>([](testing::Nap::Builder m) { m.setMillis(60000); }));  // busy for a minute
+  std::string answer;
+  std::thread requester([&] { answer = relay(a, b, "anyone?", 60000); });
+  // Once the node has delivered a's request to b (b's second message), kill b.
+  auto deadline = std::chrono::steady_clock::now() + patience;
+  while (b.stats().messages_in < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  BOOST_REQUIRE(b.stats().messages_in == 2u);
+  b.kill();
+  requester.join();  // relay()'s own request would time out after 20 s, a's after 60 s
+  BOOST_TEST(answer.find("actor_down") != std::string::npos, answer);
+  BOOST_TEST(answer.find("signal 9") != std::string::npos, answer);
+}

@@ -449,3 +449,24 @@ BOOST_AUTO_TEST_CASE(the_node_stops_a_running_tree_in_order_when_it_is_destroyed
   BOOST_TEST(!kept->alive());
   BOOST_TEST((kept->join(1s)->what == exit_reason::kind::shutdown));
 }
+
+BOOST_AUTO_TEST_CASE(nested_supervisors_and_their_children_are_reachable_by_path) {
+  node n{table()};
+  auto inner = std::make_shared<supervisor_spec>(supervisor_spec{.name = "inner", .intensity = 5,
+                                                                 .children = {worker("w")}});
+  auto root = supervisor::start(n, {.name = "root", .children = {{.id = "inner", .supervisor = inner}}}).value();
+  auto nested = root.child_supervisor("inner");
+  BOOST_REQUIRE(nested);
+  BOOST_TEST(nested->count_children().workers == 1u);
+  auto w = root.child("inner/w");
+  auto first = w.request<testing::WhoAmI, testing::Identity>({}, patience);
+  BOOST_REQUIRE(first);
+  BOOST_TEST(std::string(first->getName()) == "root/inner/w");
+  kill_and_wait_restart(*nested, "w", 1);
+  BOOST_TEST((nested->restart_log().size() == 1u));
+  auto second = w.request<testing::WhoAmI, testing::Identity>({}, patience);
+  BOOST_REQUIRE(second);
+  BOOST_TEST(second->getPid() != first->getPid());
+  BOOST_TEST(!root.child_supervisor("nope"));
+  BOOST_TEST((root.child("inner/nope").send<testing::Tick>().error().code == errc::actor_down));
+}

@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <unordered_map>
 #include <vector>
 
@@ -78,6 +79,9 @@ struct link {
   wire::frame_ptr parked;         // a frame routed to a full mailbox, waiting for room
   uint64_t parked_on = 0;         // ... of this actor
   std::vector<uint64_t> blocked;  // actors whose frames are parked on this one
+  // Requests from other workers routed to this actor and not yet answered:
+  // (requester, correlation). If it dies, each fails at once with actor_down.
+  std::set<std::pair<uint64_t, uint64_t>> inflight;
   bool socket_open = true;        // still in epoll (false after end of stream)
   bool dirty = false;             // in the reactor's list of destinations to flush
   heartbeat_options heartbeat;    // interval 0: none

@@ -225,6 +225,7 @@ bool reactor::route_validated(link& from, kj::ArrayPtr<const capnp::word> frame)
   }
   auto to = find(to_id);
   bool is_request = envelope.isUser() && envelope.getCorrelation() != 0;
+  if (envelope.isResponse() || envelope.isFailure()) from.inflight.erase({to_id, envelope.getCorrelation()});
   if (!to) {
     if (is_request) {
       if (auto reason = exit_reason_of(to_id)) {
@@ -241,6 +242,7 @@ bool reactor::route_validated(link& from, kj::ArrayPtr<const capnp::word> frame)
     std::lock_guard lock(to->mutex);
     if (to->state != link_state::exited && to->has_room_locked()) {
       to->append_locked(frame);
+      if (is_request) to->inflight.emplace(from.id, envelope.getCorrelation());
       if (!to->dirty) {
         to->dirty = true;
         dirty_.push_back(to);
@@ -514,6 +516,14 @@ void reactor::on_exit(const std::shared_ptr<link>& l) {
 
   error down(errc::actor_down, "actor '" + l->name + "' (id " + std::to_string(l->id) + ") exited", reason);
   for (auto& [correlation, request] : pending) request->complete(down);
+  // Workers waiting for an answer from it hear at once, as the node's own requests do.
+  for (auto& [requester, correlation] : l->inflight) {
+    if (auto waiting = find(requester)) {
+      answer_failure(*waiting, l->id, correlation, errc::actor_down, "actor '" + l->name + "' exited before answering",
+                     reason);
+    }
+  }
+  l->inflight.clear();
   for (auto& on_down : monitors) on_down({l->id}, reason);
   for (uint64_t id : watchers) {
     auto watcher = find(id);

@@ -638,7 +638,29 @@ expected<supervisor> supervisor::start(node& n, supervisor_spec spec) {
 
 const std::string& supervisor::name() const { return core_->path; }
 
+expected<supervisor> supervisor::child_supervisor(std::string_view id) const {
+  if (auto slash = id.find('/'); slash != std::string_view::npos) {
+    auto parent = child_supervisor(id.substr(0, slash));
+    if (!parent) return parent.error();
+    return parent->child_supervisor(id.substr(slash + 1));
+  }
+  auto nested = core_->on_thread<std::shared_ptr<supervisor_core>>(
+      [c = core_.get(), key = std::string(id)]() -> expected<std::shared_ptr<supervisor_core>> {
+        auto* slot = c->find(key);
+        if (slot == nullptr) return error(errc::unknown_actor, "no child '" + key + "'");
+        if (!slot->nested) return error(errc::actor_down, "child '" + key + "' is not a running supervisor");
+        return slot->nested;
+      });
+  if (!nested) return nested.error();
+  return supervisor(*nested);
+}
+
 named_actor supervisor::child(std::string_view id) const {
+  if (auto slash = id.rfind('/'); slash != std::string_view::npos) {
+    auto parent = child_supervisor(id.substr(0, slash));
+    if (parent) return parent->child(id.substr(slash + 1));
+    return named_actor(std::make_shared<detail::name_entry>(std::string(id), restarting_policy::fail, 0));
+  }
   auto entry = core_->on_thread<std::shared_ptr<detail::name_entry>>(
       [c = core_.get(), key = std::string(id)]() -> expected<std::shared_ptr<detail::name_entry>> {
         if (auto* slot = c->find(key)) return slot->name;

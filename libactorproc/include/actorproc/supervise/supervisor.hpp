@@ -106,8 +106,13 @@ class supervisor {
   supervisor() = default;
   const std::string& name() const;
 
-  /// A handle to child `id` that reaches whichever incarnation is current.
+  /// A handle to child `id` that reaches whichever incarnation is current. A
+  /// path reaches into nested supervisors: child("pipeline/sink"). (Through a
+  /// nested supervisor the handle follows the child's restarts, but not the
+  /// nested supervisor's own: after that, ask again.)
   named_actor child(std::string_view id) const;
+  /// The current incarnation of the supervisor child `id` (a path works too).
+  expected<supervisor> child_supervisor(std::string_view id) const;
 
   std::vector<child_info> which_children() const;
   child_counts count_children() const;
