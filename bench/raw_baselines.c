@@ -1,14 +1,16 @@
-/* Raw socketpair baselines; see raw_baselines.h. */
+/* Raw baselines; see raw_baselines.h. */
 #define _GNU_SOURCE
 #include "raw_baselines.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -184,4 +186,64 @@ void raw_stream_stop(raw_stream* st) {
   stop_child(&st->fd, &st->pid);
   free(st->batch);
   st->batch = NULL;
+}
+
+/* ---- B4 fork_exit and B5 pidfd_poll (shared/anchors/c/spawn.c, deathnotify.c) */
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+uint64_t raw_fork_exit_ns(void) {
+  uint64_t t0 = raw_now_ns();
+  pid_t pid = fork();
+  if (pid < 0) return 0;
+  if (pid == 0) _exit(0);
+  int status;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return 0;
+  }
+  uint64_t t1 = raw_now_ns();
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? t1 - t0 : 0;
+}
+
+uint64_t raw_sigkill_pidfd_ns(void) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return 0;
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(sv[0]);
+    close(sv[1]);
+    return 0;
+  }
+  if (pid == 0) {
+    close(sv[0]);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(0);
+    char c = 'R';
+    if (write_full(sv[1], &c, 1) != 0) _exit(1);
+    for (;;) pause();
+  }
+  close(sv[1]);
+  uint64_t elapsed = 0;
+  int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  char c;
+  if (pfd >= 0 && read_full(sv[0], &c, 1) == 0) {
+    usleep(2000); /* so that the child is asleep in pause() */
+    uint64_t t0 = raw_now_ns();
+    if (kill(pid, SIGKILL) == 0) {
+      struct pollfd p = {.fd = pfd, .events = POLLIN};
+      int n;
+      while ((n = poll(&p, 1, -1)) < 0 && errno == EINTR) {
+      }
+      if (n == 1) elapsed = raw_now_ns() - t0;
+    }
+  }
+  kill(pid, SIGKILL);
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+  }
+  if (pfd >= 0) close(pfd);
+  close(sv[0]);
+  return elapsed;
 }

@@ -1,5 +1,5 @@
-/* Raw socketpair baselines for actorproc_bench, measured in the same run as the
- * actor figures. The logic follows shared/anchors/c/pingpong.c (B1, stream mode)
+/* Raw baselines for actorproc_bench (socketpairs) and restart_bench (process
+ * creation, death notification), measured in the same run as the actor figures. The logic follows shared/anchors/c/pingpong.c (B1, stream mode)
  * and shared/anchors/c/stream.c (B2, write1 and batch_buf), reimplemented here so
  * that the benchmark builds without ../shared.
  *
@@ -54,6 +54,20 @@ int raw_stream_start(raw_stream* st, int child_cpu);
  * returns the elapsed nanoseconds (0 on failure) and stores the count sent. */
 uint64_t raw_stream_run(raw_stream* st, raw_stream_mode mode, long msgs, long* sent);
 void raw_stream_stop(raw_stream* st);
+
+/* B4 / B5 single samples, for restart_bench. The logic follows
+ * shared/anchors/c/spawn.c (fork_exit) and shared/anchors/c/deathnotify.c
+ * (pidfd_poll). Call them from a small single-threaded process: fork() costs
+ * grow with the caller's mappings and threads. */
+
+/* fork(); the child _exit(0)s at once; waitpid(). Returns the elapsed nanoseconds
+ * (0 on failure). */
+uint64_t raw_fork_exit_ns(void);
+/* Forks a child that reports ready over a socketpair and sleeps in pause(); waits
+ * 2 ms so that it is asleep; then t0 = now, kill(SIGKILL), poll(POLLIN) on the
+ * child's pidfd_open() descriptor until it wakes = t1. The child is reaped after
+ * t1. Returns t1 - t0 in nanoseconds (0 on failure). */
+uint64_t raw_sigkill_pidfd_ns(void);
 
 /* Pins the calling thread (and what it forks or spawns afterwards) to `cpu`. */
 int raw_pin_cpu(int cpu);

@@ -227,7 +227,9 @@ class worker_loop final : public context {
 
     switch (envelope.which()) {
       case schema::Envelope::USER:
+        current_fds_ = std::move(fds);
         dispatch(envelope, *origin);
+        current_fds_.clear();
         break;
       case schema::Envelope::SYSTEM:
         handle_system(envelope.getSystem(), std::move(fds));

@@ -32,6 +32,8 @@ const char* to_string(errc code) {
       return "system_error";
     case errc::actor_restarting:
       return "actor_restarting";
+    case errc::end_of_stream:
+      return "end_of_stream";
   }
   return "unknown_error";
 }

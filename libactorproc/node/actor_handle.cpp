@@ -14,6 +14,11 @@ expected<void> actor_handle::post(wire::envelope_builder& out, std::chrono::mill
   return link_->enqueue(out.message(), timeout, false);
 }
 
+expected<void> actor_handle::post_with_fds(wire::envelope_builder& out, std::chrono::milliseconds timeout,
+                                           std::vector<unique_fd> fds) const {
+  return link_->enqueue(out.message(), timeout, false, std::move(fds));
+}
+
 expected<void> actor_handle::post_message(capnp::MessageBuilder& message, std::chrono::milliseconds timeout) const {
   return link_->enqueue(message, timeout, false);
 }

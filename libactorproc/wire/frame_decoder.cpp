@@ -102,14 +102,9 @@ void frame_decoder::feed(const void* data, std::size_t size) {
   end_ += size;
 }
 
-std::optional<kj::ArrayPtr<const capnp::word>> frame_decoder::next() {
-  if (begin_ == end_ && holds_ == 0 && buffer_.size() * word_bytes > idle_capacity) {
-    // The big frame that grew the buffer is gone: give the memory back.
-    buffer_ = std::vector<capnp::word>(idle_capacity / word_bytes);
-    begin_ = end_ = 0;
-  }
+std::size_t frame_decoder::complete_frame_bytes() {
   std::size_t available = buffered_bytes();
-  if (available < word_bytes) return std::nullopt;
+  if (available < word_bytes) return 0;
 
   const std::byte* head = base() + begin_;
   uint64_t segments = uint64_t{load_u32(head)} + 1;
@@ -119,7 +114,7 @@ std::optional<kj::ArrayPtr<const capnp::word>> frame_decoder::next() {
   }
   // The segment table: a count, one size per segment, padded to a whole word.
   std::size_t table_bytes = ((4 * (segments + 1)) + word_bytes - 1) / word_bytes * word_bytes;
-  if (available < table_bytes) return std::nullopt;
+  if (available < table_bytes) return 0;
 
   uint64_t total_words = 0;
   for (uint64_t i = 0; i < segments; ++i) total_words += load_u32(head + 4 + 4 * i);
@@ -131,10 +126,21 @@ std::optional<kj::ArrayPtr<const capnp::word>> frame_decoder::next() {
   }
   if (available < frame_bytes) {
     wanted_ = frame_bytes;
-    return std::nullopt;
+    return 0;
   }
+  return frame_bytes;
+}
+
+std::optional<kj::ArrayPtr<const capnp::word>> frame_decoder::next() {
+  if (begin_ == end_ && holds_ == 0 && buffer_.size() * word_bytes > idle_capacity) {
+    // The big frame that grew the buffer is gone: give the memory back.
+    buffer_ = std::vector<capnp::word>(idle_capacity / word_bytes);
+    begin_ = end_ = 0;
+  }
+  std::size_t frame_bytes = complete_frame_bytes();
+  if (frame_bytes == 0) return std::nullopt;
   wanted_ = 0;
-  auto frame = kj::arrayPtr(reinterpret_cast<const capnp::word*>(head), frame_bytes / word_bytes);
+  auto frame = kj::arrayPtr(reinterpret_cast<const capnp::word*>(base() + begin_), frame_bytes / word_bytes);
   begin_ += frame_bytes;
   return frame;
 }

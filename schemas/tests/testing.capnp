@@ -30,6 +30,8 @@ struct Identity {
   openFds @5 :List(Int32);
 }
 struct Unhandled {}
+struct PipeServe { count @0 :UInt32; }   # echo `count` Echo messages back on the actor's pipe
+struct PipeAdopt {}                      # carries a pipe end (one descriptor) for the actor
 
 # Same layout as actorproc's Envelope, with a union one member longer: setting `e`
 # produces an envelope whose kind the runtime does not know.

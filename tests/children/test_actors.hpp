@@ -239,6 +239,38 @@ struct flaky {
   std::string marker, mode;
 };
 
+// Serves a pipe: the end given at spawn (spawn_options::fds) or later (PipeAdopt).
+struct piper {
+  using handles = actorproc::handles<testing::PipeServe, testing::PipeAdopt>;
+  explicit piper(actorproc::context& ctx) {
+    if (!ctx.inherited_fds().empty()) end = actorproc::pipe_end(std::move(ctx.inherited_fds()[0]));
+  }
+  void on(testing::PipeAdopt::Reader, actorproc::context& ctx) {
+    auto fds = ctx.take_received_fds();
+    if (!fds.empty()) end = actorproc::pipe_end(std::move(fds[0]));
+  }
+  void on(testing::PipeServe::Reader m, actorproc::context& ctx) {
+    uint64_t served = 0;
+    std::string failure;
+    for (; served < m.getCount(); ++served) {
+      auto in = end.receive<testing::Echo>(std::chrono::seconds(20));
+      if (!in) {
+        failure = to_string(in.error());
+        break;
+      }
+      std::string text = in->getText();
+      end.send<testing::Echo>([&](testing::Echo::Builder b) { b.setText(text); });
+    }
+    if (ctx.is_request()) {
+      ctx.reply<testing::Report>([&](testing::Report::Builder b) {
+        b.setReceived(served);
+        b.setText(failure);
+      });
+    }
+  }
+  actorproc::pipe_end end;
+};
+
 // Fails to start: its constructor throws.
 struct broken {
   using handles = actorproc::handles<testing::Echo>;
@@ -252,6 +284,7 @@ inline const actorproc::entry_table& table() {
     t.add<echo>("echo");
     t.add<broken>("broken");
     t.add<flaky>("flaky");
+    t.add<piper>("piper");
     return t;
   }();
   return actors;

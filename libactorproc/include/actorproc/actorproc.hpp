@@ -15,4 +15,5 @@
 #include <actorproc/base/expected.hpp>
 #include <actorproc/node/actor_handle.hpp>
 #include <actorproc/node/node.hpp>
+#include <actorproc/patterns/pipe.hpp>
 #include <actorproc/supervise/supervisor.hpp>

@@ -67,6 +67,9 @@ class context {
   std::vector<unique_fd>& inherited_fds() { return inherited_fds_; }
   /// Who sent the message being handled (id 0: the node).
   actor_ref sender() const { return {current_sender_}; }
+  /// Descriptors that came with the message being handled
+  /// (actor_handle::send_with_fds); unclaimed ones are closed after the handler.
+  std::vector<unique_fd> take_received_fds() { return std::move(current_fds_); }
   /// True while handling a request (a reply is expected).
   bool is_request() const { return current_correlation_ != 0; }
 
@@ -115,6 +118,7 @@ class context {
 
   uint64_t current_sender_ = 0;
   uint64_t current_correlation_ = 0;
+  std::vector<unique_fd> current_fds_;
 
  private:
   uint64_t id_;

@@ -47,6 +47,9 @@ enum class errc : uint16_t {
   /// The named actor is being restarted by its supervisor and its policy is to
   /// fail messages meanwhile. Retry shortly.
   actor_restarting,
+  /// The other end of a pipe is closed or its process died; every message it
+  /// sent before has been received (Python's EOFError).
+  end_of_stream,
 };
 
 const char* to_string(errc code);

@@ -63,6 +63,18 @@ class actor_handle {
     return post(out, timeout);
   }
 
+  /// send(), handing the actor descriptors with the message (a pipe end, a
+  /// file...): the actor takes them with context::take_received_fds().
+  template <class M, class Fill = no_fields>
+  expected<void> send_with_fds(std::vector<unique_fd> fds, Fill&& fill = {},
+                               std::chrono::milliseconds timeout = default_timeout) const {
+    wire::envelope_builder out;
+    out.address(id(), 0, 0);
+    out.envelope().setFdCount(static_cast<uint8_t>(fds.size()));
+    fill(out.init_user<M>());
+    return post_with_fds(out, timeout, std::move(fds));
+  }
+
   template <class M, class R, class Fill = no_fields>
   expected<message<R>> request(Fill&& fill = {}, std::chrono::milliseconds timeout = default_timeout) const {
     wire::envelope_builder out;
@@ -97,6 +109,8 @@ class actor_handle {
  private:
   friend struct detail::name_entry;
   expected<void> post(wire::envelope_builder& out, std::chrono::milliseconds timeout) const;
+  expected<void> post_with_fds(wire::envelope_builder& out, std::chrono::milliseconds timeout,
+                               std::vector<unique_fd> fds) const;
   /// Sends an envelope built elsewhere (already addressed to this actor).
   expected<void> post_message(capnp::MessageBuilder& message, std::chrono::milliseconds timeout) const;
   expected<wire::frame_ptr> call(wire::envelope_builder& out, std::chrono::milliseconds timeout) const;

@@ -58,6 +58,9 @@ class frame_decoder {
   /// Throws protocol_error when the header is invalid or announces an oversized frame.
   std::optional<kj::ArrayPtr<const capnp::word>> next();
 
+  /// Whether next() would return a frame now (throws protocol_error like next()).
+  bool has_complete_frame() { return complete_frame_bytes() != 0; }
+
   /// The oldest descriptor received and not yet claimed (invalid when none).
   unique_fd take_fd();
   std::size_t pending_fds() const { return fds_.size(); }
@@ -78,6 +81,9 @@ class frame_decoder {
   // Makes room for at least `bytes` after end_, compacting and growing as needed.
   void reserve_tail(std::size_t bytes);
   std::byte* base() { return reinterpret_cast<std::byte*>(buffer_.data()); }
+  // The size of the first buffered frame if it is complete, else 0 (and wanted_
+  // is set once its size is known). Checks the header against the limits.
+  std::size_t complete_frame_bytes();
 
   limits limits_;
   std::vector<capnp::word> buffer_;  // word-typed so every frame starts aligned
