@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build --target ping_pong counter
-./build/examples/ping_pong
+cmake --build build --target supervision_tree ping_pong counter pipe
+./build/examples/supervision_tree
