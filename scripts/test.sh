@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The README's second command (and what CI runs): install what is missing, then
 #  1. build and run the whole suite through ctest;
-#  2. build and run it again under AddressSanitizer + UndefinedBehaviorSanitizer;
-#  3. fuzz the frame decoder for a short, bounded time (clang's libFuzzer).
+#  2. fuzz the frame decoder for a short, bounded time (clang's libFuzzer);
+#  3. build and run the suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -13,12 +13,6 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$jobs"
 ctest --test-dir build --output-on-failure -j "$jobs" --timeout 600
 
-echo "== build and test under ASan + UBSan"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DACTORPROC_SANITIZE=ON \
-  -DACTORPROC_BUILD_BENCH=OFF -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" >/dev/null
-cmake --build build-asan -j "$jobs"
-ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 900
-
 if [ -z "${ACTORPROC_SKIP_FUZZ:-}" ] && [ -f tests/fuzz/CMakeLists.txt ]; then
   echo "== fuzz the frame decoder (bounded)"
   CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DACTORPROC_FUZZ=ON -DACTORPROC_BUILD_TESTS=OFF \
@@ -27,3 +21,9 @@ if [ -z "${ACTORPROC_SKIP_FUZZ:-}" ] && [ -f tests/fuzz/CMakeLists.txt ]; then
   mkdir -p build-fuzz/corpus
   ./build-fuzz/tests/fuzz/frame_decoder_fuzz -max_total_time=30 -print_final_stats=1 build-fuzz/corpus tests/fuzz/corpus
 fi
+
+echo "== build and test under ASan + UBSan"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DACTORPROC_SANITIZE=ON \
+  -DACTORPROC_BUILD_BENCH=OFF -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" >/dev/null
+cmake --build build-asan -j "$jobs"
+ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 900
