@@ -11,12 +11,10 @@
 #include <thread>
 
 using namespace actorproc;
-using namespace std::chrono_literals;
 using test_actors::table;
 
 namespace {
 
-constexpr auto patience = 20s;
 
 std::string echo_through(const actor_handle& a, const std::string& text) {
   auto r = a.request<testing::Echo, testing::Echo>([&](testing::Echo::Builder b) { b.setText(text); }, patience);

@@ -6,12 +6,10 @@
 #include <thread>
 
 using namespace actorproc;
-using namespace std::chrono_literals;
 using test_actors::table;
 
 namespace {
 
-constexpr auto patience = 20s;
 
 void send_text(pipe_end& end, const std::string& text) {
   BOOST_REQUIRE(end.send<testing::Echo>([&](testing::Echo::Builder b) { b.setText(text); }));

@@ -15,13 +15,10 @@
 #include <set>
 
 using namespace actorproc;
-using namespace std::chrono_literals;
 using test_actors::table;
 
 namespace {
 
-// Generous: only reached when something is already broken (2 loaded cores, sanitizers).
-constexpr auto patience = 20s;
 
 std::set<int> fds_of(const message<testing::Identity>& id) {
   std::set<int> fds;

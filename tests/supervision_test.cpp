@@ -13,12 +13,10 @@
 #include <thread>
 
 using namespace actorproc;
-using namespace std::chrono_literals;
 using test_actors::table;
 
 namespace {
 
-constexpr auto patience = 30s;
 
 // Waits until `done()` holds; every call of it asks the supervisor (a round
 // trip to its thread), so this loop follows the tree's own events.

@@ -6,6 +6,15 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <chrono>
+
+using namespace std::chrono_literals;
+
+// The bound of every wait in the process-level suites. Generous on purpose: it
+// is reached only when something is already broken (2 loaded cores, sanitizers),
+// and it turns a hang into a failure.
+constexpr std::chrono::seconds patience{30};
+
 int main(int argc, char** argv) {
   if (auto rc = actorproc::run_if_worker(test_actors::table(), argc, argv)) return *rc;
   return boost::unit_test::unit_test_main(&init_unit_test, argc, argv);
