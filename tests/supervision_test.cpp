@@ -468,3 +468,25 @@ BOOST_AUTO_TEST_CASE(nested_supervisors_and_their_children_are_reachable_by_path
   BOOST_TEST(!root.child_supervisor("nope"));
   BOOST_TEST((root.child("inner/nope").send<testing::Tick>().error().code == errc::actor_down));
 }
+
+BOOST_AUTO_TEST_CASE(all_significant_waits_for_every_significant_child) {
+  node n{table()};
+  auto significant = [](std::string id) {
+    return child_spec{.id = std::move(id), .actor_type = "echo", .restart = restart_type::transient,
+                      .significant = true};
+  };
+  auto sup = supervisor::start(n, {.name = "s", .children = {worker("helper"), significant("x"), significant("y")},
+                                   .shutdown_when = auto_shutdown::all_significant})
+                 .value();
+  auto stop_normally = [](const named_actor& a) {
+    BOOST_REQUIRE(a.send<testing::Crash>([](testing::Crash::Builder b) { b.setHow(testing::Crash::How::STOP_NORMALLY); }));
+  };
+  stop_normally(sup.child("x"));
+  BOOST_REQUIRE(eventually([&] { return children_of(sup)["x"].state == child_state::stopped; }));
+  BOOST_TEST(sup.alive());  // y still runs
+  stop_normally(sup.child("y"));
+  auto reason = sup.join(patience);
+  BOOST_REQUIRE(reason);
+  BOOST_TEST((reason->what == exit_reason::kind::shutdown));
+  BOOST_TEST(n.size() == 0u);
+}
