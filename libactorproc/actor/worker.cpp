@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <memory>
 
 namespace actorproc {
@@ -112,6 +113,26 @@ class worker_loop final : public context {
 
   int mailbox_descriptor() const override { return channels_[0]->fd.get(); }
 
+  void answer(const deferred_reply& pending, wire::envelope_builder& out) override {
+    channel* ch = find_channel(pending.channel);
+    (ch != nullptr && !ch->closed ? *ch : *channels_[0]).out.append(out.message());
+  }
+
+  uint64_t after(std::chrono::milliseconds delay, std::function<void()> fn) override {
+    uint64_t id = next_timer_++;
+    timers_.emplace(clock::now() + delay, timer{id, std::move(fn)});
+    return id;
+  }
+
+  void cancel(uint64_t timer_id) override {
+    for (auto it = timers_.begin(); it != timers_.end(); ++it) {
+      if (it->second.id == timer_id) {
+        timers_.erase(it);
+        return;
+      }
+    }
+  }
+
   void respond(wire::envelope_builder& out) override {
     if (current_correlation_ == 0 || replied_) return;
     replied_ = true;
@@ -123,6 +144,12 @@ class worker_loop final : public context {
   // One turn of the loop: handle one buffered frame, or wait for input.
   void step() {
     drop_closed_channels();  // only here: no handler is running, so no frame of theirs is in use
+    if (!timers_.empty() && timers_.begin()->first <= clock::now()) {
+      auto fn = std::move(timers_.begin()->second.fn);
+      timers_.erase(timers_.begin());
+      run_guarded([&] { fn(); });
+      return;
+    }
     if (!stash_.empty()) {
       auto [peer, frame] = std::move(stash_.front());
       stash_.pop_front();
@@ -141,7 +168,9 @@ class worker_loop final : public context {
         return;
       }
     }
-    wait_for_input(-1ms);
+    wait_for_input(timers_.empty() ? -1ms
+                                   : std::max(0ms, std::chrono::ceil<std::chrono::milliseconds>(
+                                                       timers_.begin()->first - clock::now())));
   }
 
   // False if the stream is broken (the worker is then stopping).
@@ -245,7 +274,7 @@ class worker_loop final : public context {
     current_channel_ = origin.peer;
     replied_ = false;
     auto payload = envelope.getUser();
-    try {
+    run_guarded([&] {
       if (!actor_->dispatch(payload.getTypeId(), payload.getBody(), *this)) {
         std::string what = "actor '" + name() + "' has no handler for schema type " + hex(payload.getTypeId());
         if (current_correlation_ != 0) {
@@ -256,6 +285,16 @@ class worker_loop final : public context {
       } else if (current_correlation_ != 0 && !replied_) {
         fail_current(errc::no_reply, "actor '" + name() + "' returned from a request handler without replying");
       }
+    });
+    current_correlation_ = 0;
+    current_channel_ = 0;
+  }
+
+  // Runs actor code; an exception escaping it crashes the actor ("let it crash").
+  template <class F>
+  void run_guarded(F&& f) {
+    try {
+      f();
     } catch (const std::exception& e) {
       crash(e.what());
     } catch (const kj::Exception& e) {
@@ -263,7 +302,6 @@ class worker_loop final : public context {
     } catch (...) {
       crash("an exception of unknown type");
     }
-    current_correlation_ = 0;
   }
 
   void handle_system(schema::System::Reader system, std::vector<unique_fd> fds) {
@@ -279,11 +317,7 @@ class worker_loop final : public context {
       }
       case schema::System::DOWN: {
         auto down = system.getDown();
-        try {
-          actor_->down({down.getActor()}, wire::read_exit_reason(down.getReason()), *this);
-        } catch (const std::exception& e) {
-          crash(e.what());
-        }
+        run_guarded([&] { actor_->down({down.getActor()}, wire::read_exit_reason(down.getReason()), *this); });
         break;
       }
       case schema::System::PEER:
@@ -464,14 +498,19 @@ class worker_loop final : public context {
     return text;
   }
 
+  struct timer {
+    uint64_t id;
+    std::function<void()> fn;
+  };
+  std::multimap<clock::time_point, timer> timers_;
+  uint64_t next_timer_ = 1;
+
   wire::limits limits_;
   std::vector<std::unique_ptr<channel>> channels_;  // [0] is the mailbox
   std::unique_ptr<behavior> actor_;
   std::deque<std::pair<uint64_t, wire::frame_ptr>> stash_;
   std::size_t stash_bytes_ = 0;
   uint64_t next_correlation_ = 1;
-  uint64_t current_channel_ = 0;
-  bool replied_ = false;
   bool stopping_ = false;
   exit_reason reason_;
   int status_ = 0;

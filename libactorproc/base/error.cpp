@@ -34,6 +34,12 @@ const char* to_string(errc code) {
       return "actor_restarting";
     case errc::end_of_stream:
       return "end_of_stream";
+    case errc::queue_full:
+      return "queue_full";
+    case errc::queue_empty:
+      return "queue_empty";
+    case errc::queue_closed:
+      return "queue_closed";
   }
   return "unknown_error";
 }

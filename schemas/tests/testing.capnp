@@ -31,7 +31,11 @@ struct Identity {
 }
 struct Unhandled {}
 struct PipeServe { count @0 :UInt32; }   # echo `count` Echo messages back on the actor's pipe
-struct PipeAdopt {}                      # carries a pipe end (one descriptor) for the actor
+struct PipeAdopt {}
+# For queue_worker: put `produce` items "<prefix><i>", then take `take` items
+# (acknowledging each with task_done when `ack`); answered with a Report whose
+# text lists what was taken, space-separated.
+struct QueueWork { queue @0 :UInt64; produce @1 :UInt32; prefix @2 :Text; take @3 :UInt32; ack @4 :Bool; }                      # carries a pipe end (one descriptor) for the actor
 
 # Same layout as actorproc's Envelope, with a union one member longer: setting `e`
 # produces an envelope whose kind the runtime does not know.

@@ -271,6 +271,37 @@ struct piper {
   actorproc::pipe_end end;
 };
 
+// Produces into and consumes from a queue, from inside a worker.
+struct queue_worker {
+  using handles = actorproc::handles<testing::QueueWork>;
+  void on(testing::QueueWork::Reader m, actorproc::context& ctx) {
+    auto q = actorproc::queue_in(ctx, {m.getQueue()});
+    std::string prefix = m.getPrefix(), taken, failure;
+    uint64_t count = 0;
+    for (uint32_t i = 0; i < m.getProduce() && failure.empty(); ++i) {
+      auto put = q.put<testing::Echo>([&](testing::Echo::Builder b) { b.setText(prefix + std::to_string(i)); },
+                                      std::chrono::seconds(20));
+      if (!put) failure = to_string(put.error());
+    }
+    for (uint32_t i = 0; i < m.getTake() && failure.empty(); ++i) {
+      auto item = q.get<testing::Echo>(std::chrono::seconds(20));
+      if (!item) {
+        failure = to_string(item.error());
+        break;
+      }
+      taken += std::string(item->value().getText()) + " ";
+      ++count;
+      if (m.getAck()) {
+        if (auto done = q.task_done(); !done) failure = to_string(done.error());
+      }
+    }
+    ctx.reply<testing::Report>([&](testing::Report::Builder b) {
+      b.setReceived(count);
+      b.setText(failure.empty() ? taken : "error: " + failure);
+    });
+  }
+};
+
 // Fails to start: its constructor throws.
 struct broken {
   using handles = actorproc::handles<testing::Echo>;
@@ -285,6 +316,8 @@ inline const actorproc::entry_table& table() {
     t.add<broken>("broken");
     t.add<flaky>("flaky");
     t.add<piper>("piper");
+    t.add<queue_worker>("queue_worker");
+    actorproc::add_queue(t);
     return t;
   }();
   return actors;

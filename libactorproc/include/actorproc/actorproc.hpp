@@ -16,4 +16,5 @@
 #include <actorproc/node/actor_handle.hpp>
 #include <actorproc/node/node.hpp>
 #include <actorproc/patterns/pipe.hpp>
+#include <actorproc/patterns/queue.hpp>
 #include <actorproc/supervise/supervisor.hpp>

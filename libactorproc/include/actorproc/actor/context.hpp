@@ -35,6 +35,7 @@
 #include <actorproc/wire/message.hpp>
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,13 @@ class context;
 namespace detail {
 int mailbox_fd(const context& ctx);
 }
+
+/// A request whose answer comes after its handler has returned (context::defer).
+struct deferred_reply {
+  uint64_t to = 0;
+  uint64_t correlation = 0;
+  uint64_t channel = 0;  // the direct channel it came by; 0: the mailbox
+};
 
 class context {
  public:
@@ -99,6 +107,36 @@ class context {
     respond(out);
   }
 
+  /// Takes the request being handled out of the handler: it is answered later,
+  /// with reply_to() or fail(), from another handler or a timer. The requester
+  /// keeps waiting (up to its own timeout).
+  deferred_reply defer() {
+    replied_ = true;
+    return {current_sender_, current_correlation_, current_channel_};
+  }
+  template <class R, class Fill = no_fields>
+  void reply_to(const deferred_reply& pending, Fill&& fill = {}) {
+    wire::envelope_builder out;
+    fill(out.init_response<R>());
+    out.address(pending.to, id_, pending.correlation);
+    answer(pending, out);
+  }
+  /// Answers a deferred request with an error.
+  void fail(const deferred_reply& pending, errc code, const std::string& message) {
+    wire::envelope_builder out;
+    out.address(pending.to, id_, pending.correlation);
+    auto failure = out.envelope().initFailure();
+    failure.setCode(static_cast<uint16_t>(code));
+    failure.setMessage(message);
+    answer(pending, out);
+  }
+
+  /// Runs `fn` on this actor's thread once `delay` has passed, between two
+  /// handlers. Returns an id for cancel().
+  virtual uint64_t after(std::chrono::milliseconds delay, std::function<void()> fn) = 0;
+  /// Cancels a timer that has not fired (no effect otherwise).
+  virtual void cancel(uint64_t timer) = 0;
+
   /// Exits with reason normal once the current handler returns.
   virtual void stop() = 0;
   /// Asks the node to tell this actor (the actor's on_down) when `who` exits.
@@ -112,12 +150,16 @@ class context {
   virtual expected<wire::frame_ptr> call(actor_ref to, wire::envelope_builder& out,
                                          std::chrono::milliseconds timeout) = 0;
   virtual void respond(wire::envelope_builder& out) = 0;
+  /// Sends an answer already addressed to a deferred request.
+  virtual void answer(const deferred_reply& pending, wire::envelope_builder& out) = 0;
   /// The worker's mailbox socket, for fault injection only (detail::mailbox_fd).
   virtual int mailbox_descriptor() const = 0;
   friend int detail::mailbox_fd(const context& ctx);
 
   uint64_t current_sender_ = 0;
   uint64_t current_correlation_ = 0;
+  uint64_t current_channel_ = 0;
+  bool replied_ = false;
   std::vector<unique_fd> current_fds_;
 
  private:

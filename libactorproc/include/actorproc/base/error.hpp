@@ -50,6 +50,12 @@ enum class errc : uint16_t {
   /// The other end of a pipe is closed or its process died; every message it
   /// sent before has been received (Python's EOFError).
   end_of_stream,
+  /// A queue stayed full for the whole put timeout (or put_nowait found it full).
+  queue_full,
+  /// A queue stayed empty for the whole get timeout (or get_nowait found it empty).
+  queue_empty,
+  /// The queue is closed: no more puts; gets fail once it has drained.
+  queue_closed,
 };
 
 const char* to_string(errc code);
