@@ -35,6 +35,8 @@ struct PipeAdopt {}
 # For queue_worker: put `produce` items "<prefix><i>", then take `take` items
 # (acknowledging each with task_done when `ack`); answered with a Report whose
 # text lists what was taken, space-separated.
+struct LockTake { lock @0 :UInt64; timeoutMillis @1 :UInt32; }  # acquire and keep; Report text "ok" or "died: <reason>"
+struct LockGive { lock @0 :UInt64; }                             # release; Report text "ok" or the error
 struct QueueWork { queue @0 :UInt64; produce @1 :UInt32; prefix @2 :Text; take @3 :UInt32; ack @4 :Bool; }                      # carries a pipe end (one descriptor) for the actor
 
 # Same layout as actorproc's Envelope, with a union one member longer: setting `e`

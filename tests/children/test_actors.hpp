@@ -302,6 +302,26 @@ struct queue_worker {
   }
 };
 
+// Takes and gives a lock from inside a worker.
+struct locker {
+  using handles = actorproc::handles<testing::LockTake, testing::LockGive>;
+  void on(testing::LockTake::Reader m, actorproc::context& ctx) {
+    auto grant = actorproc::lock_in(ctx, {m.getLock()}).acquire(std::chrono::milliseconds(m.getTimeoutMillis()));
+    std::string text = !grant                         ? "error: " + to_string(grant.error())
+                       : grant->previous_holder_died ? "died: " + grant->previous_holder_reason
+                                                      : "ok";
+    ctx.reply<testing::Report>([&](testing::Report::Builder b) {
+      b.setReceived(grant ? 1 : 0);
+      b.setText(text);
+    });
+  }
+  void on(testing::LockGive::Reader m, actorproc::context& ctx) {
+    auto released = actorproc::lock_in(ctx, {m.getLock()}).release();
+    std::string text = released ? "ok" : "error: " + to_string(released.error());
+    ctx.reply<testing::Report>([&](testing::Report::Builder b) { b.setText(text); });
+  }
+};
+
 // Fails to start: its constructor throws.
 struct broken {
   using handles = actorproc::handles<testing::Echo>;
@@ -317,7 +337,9 @@ inline const actorproc::entry_table& table() {
     t.add<flaky>("flaky");
     t.add<piper>("piper");
     t.add<queue_worker>("queue_worker");
+    t.add<locker>("locker");
     actorproc::add_queue(t);
+    actorproc::add_lock(t);
     return t;
   }();
   return actors;
