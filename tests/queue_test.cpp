@@ -191,3 +191,32 @@ BOOST_AUTO_TEST_CASE(items_held_by_a_consumer_that_dies_are_delivered_again_so_j
   BOOST_REQUIRE(q.join(patience));
   BOOST_TEST(q.status()->redelivered == 3u);
 }
+
+BOOST_AUTO_TEST_CASE(killing_a_consumer_mid_stream_loses_nothing_and_join_completes) {
+  node n{table()};
+  auto handle = start_queue(n, {.maxsize = 200, .joinable = true}).value();
+  queue_client<actor_handle> q(handle);
+  for (int i = 0; i < 200; ++i) put_text(q, "job" + std::to_string(i));
+  auto survivor = n.spawn("queue_worker").value();
+  auto victim = n.spawn("queue_worker").value();
+  std::optional<expected<message<testing::Report>>> survived, killed;
+  std::thread t1([&] { survived = work(survivor, handle, 0, "", 200, true); });
+  std::thread t2([&] { killed = work(victim, handle, 0, "", 200, true); });
+  // Kill the victim in the middle of the stream, once a quarter of the jobs are done.
+  auto deadline = std::chrono::steady_clock::now() + patience;
+  while (q.status()->unfinished > 150 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  BOOST_REQUIRE(q.status()->unfinished <= 150u);
+  victim.kill();
+  t2.join();
+  BOOST_REQUIRE(!*killed);  // its request died with it
+  // The survivor takes everything left, the victim's unacknowledged job included.
+  BOOST_REQUIRE(q.join(patience));
+  auto status = q.status();
+  BOOST_TEST(status->unfinished == 0u);
+  BOOST_TEST(status->size == 0u);
+  BOOST_TEST(status->redelivered <= 1u);  // it acknowledged each job before taking the next
+  BOOST_REQUIRE(q.close());              // ends the survivor's last, waiting get()
+  t1.join();
+  BOOST_REQUIRE(*survived);
+  BOOST_TEST(std::string((*survived)->getText()).find("queue_closed") != std::string::npos);
+}
