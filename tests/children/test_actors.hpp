@@ -340,6 +340,7 @@ inline const actorproc::entry_table& table() {
     t.add<locker>("locker");
     actorproc::add_queue(t);
     actorproc::add_lock(t);
+    actorproc::add_shared(t);
     return t;
   }();
   return actors;

@@ -18,4 +18,5 @@
 #include <actorproc/patterns/pipe.hpp>
 #include <actorproc/patterns/lock.hpp>
 #include <actorproc/patterns/queue.hpp>
+#include <actorproc/patterns/shared.hpp>
 #include <actorproc/supervise/supervisor.hpp>
