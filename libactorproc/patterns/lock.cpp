@@ -1,5 +1,7 @@
 #include <actorproc/patterns/lock.hpp>
 
+#include "waiters.hpp"
+
 #include <algorithm>
 
 namespace actorproc {
@@ -20,12 +22,9 @@ void lock_actor::on(schema::LockAcquire::Reader m, context& ctx) {
   }
   auto reply = ctx.defer();
   uint64_t timer = ctx.after(std::chrono::milliseconds(m.getTimeoutMillis()), [this, &ctx, reply] {
-    auto it = std::find_if(waiters_.begin(), waiters_.end(), [&](const waiter& w) {
-      return w.reply.to == reply.to && w.reply.correlation == reply.correlation;
-    });
-    if (it == waiters_.end()) return;
-    waiters_.erase(it);
-    ctx.reply_to<schema::LockGrant>(reply, [](schema::LockGrant::Builder g) { g.setGranted(false); });
+    if (detail::remove_waiter(waiters_, reply)) {
+      ctx.reply_to<schema::LockGrant>(reply, [](schema::LockGrant::Builder g) { g.setGranted(false); });
+    }
   });
   waiters_.push_back({timer, reply});
   if (who != 0 && watched_.insert(who).second) ctx.monitor({who});  // a waiter may die too

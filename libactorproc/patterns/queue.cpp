@@ -1,5 +1,7 @@
 #include <actorproc/patterns/queue.hpp>
 
+#include "waiters.hpp"
+
 #include <algorithm>
 
 namespace actorproc {
@@ -28,12 +30,7 @@ void queue_actor::on(schema::QueuePut::Reader m, context& ctx) {
   if (!m.getBlock()) return refuse(ctx, errc::queue_full, "the queue is full");
   auto reply = ctx.defer();
   uint64_t timer = ctx.after(std::chrono::milliseconds(m.getTimeoutMillis()), [this, &ctx, reply] {
-    auto it = std::find_if(putters_.begin(), putters_.end(), [&](const waiting_put& w) {
-      return w.reply.correlation == reply.correlation && w.reply.to == reply.to;
-    });
-    if (it == putters_.end()) return;
-    putters_.erase(it);
-    ctx.fail(reply, errc::queue_full, "the queue stayed full for the whole timeout");
+    if (detail::remove_waiter(putters_, reply)) ctx.fail(reply, errc::queue_full, "the queue stayed full for the whole timeout");
   });
   putters_.push_back({timer, reply, std::move(item)});
 }
@@ -50,12 +47,7 @@ void queue_actor::on(schema::QueueGet::Reader m, context& ctx) {
   if (!m.getBlock()) return refuse(ctx, errc::queue_empty, "the queue is empty");
   auto reply = ctx.defer();
   uint64_t timer = ctx.after(std::chrono::milliseconds(m.getTimeoutMillis()), [this, &ctx, reply] {
-    auto it = std::find_if(getters_.begin(), getters_.end(), [&](const waiting_get& w) {
-      return w.reply.correlation == reply.correlation && w.reply.to == reply.to;
-    });
-    if (it == getters_.end()) return;
-    getters_.erase(it);
-    ctx.fail(reply, errc::queue_empty, "the queue stayed empty for the whole timeout");
+    if (detail::remove_waiter(getters_, reply)) ctx.fail(reply, errc::queue_empty, "the queue stayed empty for the whole timeout");
   });
   getters_.push_back({timer, reply});
 }
