@@ -32,6 +32,7 @@
 #include <actorproc/wire/frame_writer.hpp>
 #include <examples/messages.capnp.h>
 
+#include "host_load.hpp"
 #include "raw_baselines.h"
 
 #include <sched.h>
@@ -414,15 +415,6 @@ bool run_forked(const actorproc::entry_table& actors, const config& cfg, const s
     error = "the measuring process failed (status " + std::to_string(status) + ")";
   }
   return error.empty();
-}
-
-// /proc/stat aggregate: {steal, busy} jiffies (busy includes steal).
-std::pair<double, double> cpu_times() {
-  std::ifstream f("/proc/stat");
-  std::string cpu;
-  double user = 0, nice = 0, sys = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
-  f >> cpu >> user >> nice >> sys >> idle >> iowait >> irq >> softirq >> steal;
-  return {steal, user + nice + sys + irq + softirq + steal};
 }
 
 std::string human_rate(double v) {

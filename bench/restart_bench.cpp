@@ -35,6 +35,7 @@
 #include <actorproc/supervise/supervisor.hpp>
 #include <examples/messages.capnp.h>
 
+#include "host_load.hpp"
 #include "raw_baselines.h"
 
 #include <sys/prctl.h>
@@ -204,15 +205,6 @@ stats summarize(std::vector<double> v) {
   s.min = v.front();
   s.max = v.back();
   return s;
-}
-
-// /proc/stat aggregate: {steal, busy} jiffies (busy includes steal).
-std::pair<double, double> cpu_times() {
-  std::ifstream f("/proc/stat");
-  std::string cpu;
-  double user = 0, nice = 0, sys = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
-  f >> cpu >> user >> nice >> sys >> idle >> iowait >> irq >> softirq >> steal;
-  return {steal, user + nice + sys + irq + softirq + steal};
 }
 
 }  // namespace
