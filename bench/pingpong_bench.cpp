@@ -130,8 +130,7 @@ struct config {
   // round trips per repetition
   long rt_raw = 5000, rt_direct = 5000, rt_routed = 2000;
   // messages per repetition
-  long tp_raw_batch = 3'000'000, tp_raw_write1 = 200'000, tp_direct = 1'000'000, tp_routed = 200'000,
-       tp_host = 200'000;
+  long tp_raw_batch = 3'000'000, tp_raw_write1 = 200'000, tp_direct = 1'000'000, tp_routed = 200'000, tp_host = 200'000;
 
   void make_quick() {
     quick = true;
@@ -234,7 +233,9 @@ int pin_pid(pid_t pid, int cpu) {
 }
 
 double us_per_rt(uint64_t nanos, long rounds) { return static_cast<double>(nanos) / 1e3 / static_cast<double>(rounds); }
-double per_second(uint64_t count, uint64_t nanos) { return static_cast<double>(count) * 1e9 / static_cast<double>(nanos); }
+double per_second(uint64_t count, uint64_t nanos) {
+  return static_cast<double>(count) * 1e9 / static_cast<double>(nanos);
+}
 
 void expect_count(uint64_t got, long want, const char* what) {
   if (got != static_cast<uint64_t>(want)) {
@@ -249,7 +250,8 @@ int run_placement(const actorproc::entry_table& actors, const config& cfg, const
   raw_stream st{-1, -1, nullptr};
   try {
     bool diff = placement == "diff";
-    if ((placement == "same" || diff) && raw_pin_cpu(0) != 0) throw std::runtime_error("sched_setaffinity(cpu0) failed");
+    if ((placement == "same" || diff) && raw_pin_cpu(0) != 0)
+      throw std::runtime_error("sched_setaffinity(cpu0) failed");
     // The raw children are forked first, while this process has no thread.
     int child_cpu = diff ? 1 : -1;
     if (raw_pingpong_start(&pp, child_cpu) != 0 || raw_stream_start(&st, child_cpu) != 0) {
@@ -442,7 +444,7 @@ std::size_t frame_bytes_of_pong() {
   return actorproc::wire::framed_size(b.message());
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) {
   actorproc::entry_table actors;
@@ -456,8 +458,9 @@ int main(int argc, char** argv) {
   std::printf("actorproc_bench (%s): %d reps per row, %ld CPUs online, placements:", cfg.quick ? "quick" : "full",
               cfg.reps, ::sysconf(_SC_NPROCESSORS_ONLN));
   for (auto& p : cfg.placements) std::printf(" %s", p.c_str());
-  std::printf("\n  none = no affinity; same = everything pinned to cpu0 (sched_setaffinity before the node is built)"
-              "; diff = senders cpu0, receivers cpu1\n");
+  std::printf(
+      "\n  none = no affinity; same = everything pinned to cpu0 (sched_setaffinity before the node is built)"
+      "; diff = senders cpu0, receivers cpu1\n");
   std::printf("  frames: actor Ping request %zu B, Pong reply %zu B (envelope + stream framing); raw messages %d B\n",
               frame_bytes_of_ping(), frame_bytes_of_pong(), RAW_MSG_BYTES);
   std::printf("  each rep = mean over its N round trips / M messages; figures = median of reps [min..max]\n\n");
@@ -496,11 +499,12 @@ int main(int argc, char** argv) {
         if (raw.ok && std::strcmp(w.key, "rt.raw") != 0) {
           double x = s.median / raw.median;
           std::snprintf(ratio, sizeof ratio, "%.2fx%s", x,
-                        std::strcmp(w.key, "rt.direct") == 0 ? (x <= 1.5 ? "  (goal <=1.5x: met)" : "  (goal <=1.5x: MISSED)")
-                                                             : "");
+                        std::strcmp(w.key, "rt.direct") == 0
+                            ? (x <= 1.5 ? "  (goal <=1.5x: met)" : "  (goal <=1.5x: MISSED)")
+                            : "");
         }
-        std::printf("%-6s %-46s %7ld %10.1f  [%8.1f .. %8.1f] %s\n", placement.c_str(), w.label, w.n, s.median,
-                    s.min, s.max, ratio);
+        std::printf("%-6s %-46s %7ld %10.1f  [%8.1f .. %8.1f] %s\n", placement.c_str(), w.label, w.n, s.median, s.min,
+                    s.max, ratio);
       }
     }
     std::printf("\n");
@@ -526,9 +530,9 @@ int main(int argc, char** argv) {
         char ratio[48] = "";
         if (raw.ok && std::strcmp(w.key, "tp.raw_batch") != 0) {
           double x = 100.0 * s.median / raw.median;
-          std::snprintf(ratio, sizeof ratio, "%.1f%%%s", x,
-                        std::strcmp(w.key, "tp.direct") == 0 ? (x >= 25 ? "  (goal >=25%: met)" : "  (goal >=25%: MISSED)")
-                                                             : "");
+          std::snprintf(
+              ratio, sizeof ratio, "%.1f%%%s", x,
+              std::strcmp(w.key, "tp.direct") == 0 ? (x >= 25 ? "  (goal >=25%: met)" : "  (goal >=25%: MISSED)") : "");
         }
         std::printf("%-6s %-46s %8ld %9s  [%8s .. %8s] %s\n", placement.c_str(), w.label, w.n,
                     human_rate(s.median).c_str(), human_rate(s.min).c_str(), human_rate(s.max).c_str(), ratio);
@@ -537,8 +541,9 @@ int main(int argc, char** argv) {
     std::printf("\n");
   }
   double wall = std::chrono::duration<double>(clk::now() - wall0).count();
-  std::printf("wall %.1f s; host steal %.1f%% of busy CPU time during the run (noisy host: compare ratios, not "
-              "absolute figures, across runs)\n",
-              wall, steal_pct);
+  std::printf(
+      "wall %.1f s; host steal %.1f%% of busy CPU time during the run (noisy host: compare ratios, not "
+      "absolute figures, across runs)\n",
+      wall, steal_pct);
   return failures == 0 ? 0 : 1;
 }

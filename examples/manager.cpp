@@ -59,9 +59,9 @@ int main(int argc, char** argv) {
 
   std::vector<actorproc::actor_handle> procs;
   for (int i = 0; i < 10; ++i) {
-    procs.push_back(node.spawn("incrementer", {.args = {std::to_string(d.id()), std::to_string(l.id()),
-                                                        std::to_string(lock.id())}})
-                        .value());
+    procs.push_back(
+        node.spawn("incrementer", {.args = {std::to_string(d.id()), std::to_string(l.id()), std::to_string(lock.id())}})
+            .value());
   }
   std::vector<std::thread> started;
   for (auto& p : procs) started.emplace_back([&p] { (void)p.request<demo::Start, demo::Count>({}, 60s); });

@@ -49,9 +49,10 @@ struct receiver : pipe_holder {
     for (;;) {
       auto url = end.receive<demo::Url>(10s);
       if (!url) {
-        std::printf("Process(%d) recv: %s after %d urls\n", ::getpid(),
-                    url.error().code == actorproc::errc::end_of_stream ? "end of stream" : to_string(url.error()).c_str(),
-                    count);
+        std::printf(
+            "Process(%d) recv: %s after %d urls\n", ::getpid(),
+            url.error().code == actorproc::errc::end_of_stream ? "end of stream" : to_string(url.error()).c_str(),
+            count);
         break;
       }
       ++count;

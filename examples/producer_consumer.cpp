@@ -70,8 +70,7 @@ int main(int argc, char** argv) {
   auto c = node.spawn("customer", {.args = {qid}}).value();
   c.send<demo::Start>().value();
   auto produced = p.request<demo::Start, demo::Count>({}, 60s);  // p.start(); p.join()
-  std::printf("producer joined: %s\n",
-              produced ? "all 10 items were consumed" : to_string(produced.error()).c_str());
+  std::printf("producer joined: %s\n", produced ? "all 10 items were consumed" : to_string(produced.error()).c_str());
   std::fflush(stdout);
   actorproc::queue_client<actorproc::actor_handle>(q).close().value();
   return produced && c.join(30s) ? 0 : 1;

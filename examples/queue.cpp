@@ -47,7 +47,7 @@ struct reader {
       if (!url) {
         std::printf("reader done: got %d urls, then %s\n", got,
                     url.error().code == actorproc::errc::queue_closed ? "the queue was closed"
-                                                                     : to_string(url.error()).c_str());
+                                                                      : to_string(url.error()).c_str());
         break;
       }
       ++got;

@@ -128,15 +128,21 @@ int main(int argc, char** argv) {
   // its id) restarts too; the sink, which needs neither, keeps its count. 8
   // crashes are planned; an 11th within 10 s would make the pipeline give up, and
   // root would restart all of it.
-  auto pipeline = std::make_shared<supervisor_spec>(supervisor_spec{
-      .name = "pipeline", .strategy = restart_strategy::rest_for_one, .intensity = 10, .period = 10s,
-      .children = {{.id = "sink", .actor_type = "sink"},
-                   {.id = "transform", .actor_type = "transform"},
-                   {.id = "source", .actor_type = "source"}}});
-  auto root = supervisor::start(node, {.name = "root", .strategy = restart_strategy::one_for_one, .intensity = 3,
-                                       .children = {{.id = "pipeline", .supervisor = pipeline},
-                                                    {.id = "auditor", .actor_type = "auditor"}}})
-                  .value();
+  auto pipeline =
+      std::make_shared<supervisor_spec>(supervisor_spec{.name = "pipeline",
+                                                        .strategy = restart_strategy::rest_for_one,
+                                                        .intensity = 10,
+                                                        .period = 10s,
+                                                        .children = {{.id = "sink", .actor_type = "sink"},
+                                                                     {.id = "transform", .actor_type = "transform"},
+                                                                     {.id = "source", .actor_type = "source"}}});
+  auto root =
+      supervisor::start(
+          node, {.name = "root",
+                 .strategy = restart_strategy::one_for_one,
+                 .intensity = 3,
+                 .children = {{.id = "pipeline", .supervisor = pipeline}, {.id = "auditor", .actor_type = "auditor"}}})
+          .value();
   std::printf("%s", to_string(root.snapshot()).c_str());
   auto pipe_sup = root.child_supervisor("pipeline").value();
 

@@ -23,11 +23,11 @@ std::string take(const actor_handle& who, const actor_handle& lock, uint32_t tim
 
 std::string give(const actor_handle& who, const actor_handle& lock) {
   auto r = who.request<testing::LockGive, testing::Report>([&](testing::LockGive::Builder b) { b.setLock(lock.id()); },
-                                                            patience);
+                                                           patience);
   return r ? std::string(r->getText()) : "request failed: " + to_string(r.error());
 }
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_CASE(one_holder_at_a_time_and_only_the_holder_releases) {
   node n{table()};

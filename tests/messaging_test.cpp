@@ -15,7 +15,6 @@ using test_actors::table;
 
 namespace {
 
-
 std::string echo_through(const actor_handle& a, const std::string& text) {
   auto r = a.request<testing::Echo, testing::Echo>([&](testing::Echo::Builder b) { b.setText(text); }, patience);
   return r ? std::string(r->getText()) : "error: " + to_string(r.error());

@@ -10,7 +10,6 @@ using test_actors::table;
 
 namespace {
 
-
 void send_text(pipe_end& end, const std::string& text) {
   BOOST_REQUIRE(end.send<testing::Echo>([&](testing::Echo::Builder b) { b.setText(text); }));
 }
@@ -20,7 +19,7 @@ std::string receive_text(pipe_end& end) {
   return m ? std::string(m->getText()) : "error: " + to_string(m.error());
 }
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_CASE(an_actor_given_a_pipe_end_at_spawn_talks_over_it_in_order) {
   node n{table()};
@@ -29,8 +28,8 @@ BOOST_AUTO_TEST_CASE(an_actor_given_a_pipe_end_at_spawn_talks_over_it_in_order) 
   with_pipe.fds.push_back(theirs.release());
   auto p = n.spawn("piper", std::move(with_pipe)).value();
   for (int i = 0; i < 200; ++i) send_text(mine, "m" + std::to_string(i));
-  auto served = p.request<testing::PipeServe, testing::Report>([](testing::PipeServe::Builder b) { b.setCount(200); },
-                                                               patience);
+  auto served =
+      p.request<testing::PipeServe, testing::Report>([](testing::PipeServe::Builder b) { b.setCount(200); }, patience);
   BOOST_REQUIRE(served);
   BOOST_TEST(served->getReceived() == 200u);
   for (int i = 0; i < 200; ++i) BOOST_REQUIRE(receive_text(mine) == "m" + std::to_string(i));
@@ -45,8 +44,8 @@ BOOST_AUTO_TEST_CASE(a_pipe_end_can_be_handed_to_a_running_actor) {
   fds.push_back(theirs.release());
   BOOST_REQUIRE(p.send_with_fds<testing::PipeAdopt>(std::move(fds)));
   send_text(mine, "late");
-  auto served = p.request<testing::PipeServe, testing::Report>([](testing::PipeServe::Builder b) { b.setCount(1); },
-                                                               patience);
+  auto served =
+      p.request<testing::PipeServe, testing::Report>([](testing::PipeServe::Builder b) { b.setCount(1); }, patience);
   BOOST_REQUIRE(served);
   BOOST_TEST(served->getReceived() == 1u);
   BOOST_TEST(receive_text(mine) == "late");
@@ -59,8 +58,8 @@ BOOST_AUTO_TEST_CASE(the_other_end_dying_is_end_of_stream_after_what_it_sent) {
   with_pipe.fds.push_back(theirs.release());
   auto p = n.spawn("piper", std::move(with_pipe)).value();
   send_text(mine, "one");
-  auto served = p.request<testing::PipeServe, testing::Report>([](testing::PipeServe::Builder b) { b.setCount(1); },
-                                                               patience);
+  auto served =
+      p.request<testing::PipeServe, testing::Report>([](testing::PipeServe::Builder b) { b.setCount(1); }, patience);
   BOOST_REQUIRE(served);
   p.kill();
   BOOST_REQUIRE(p.join(patience));

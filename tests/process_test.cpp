@@ -19,7 +19,6 @@ using test_actors::table;
 
 namespace {
 
-
 std::set<int> fds_of(const message<testing::Identity>& id) {
   std::set<int> fds;
   for (int fd : id.getOpenFds()) fds.insert(fd);

@@ -42,7 +42,7 @@ std::vector<std::string> words(const std::string& text) {
   return out;
 }
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_CASE(a_bounded_queue_is_fifo_and_says_full_and_empty) {
   node n{table()};
@@ -215,7 +215,7 @@ BOOST_AUTO_TEST_CASE(killing_a_consumer_mid_stream_loses_nothing_and_join_comple
   BOOST_TEST(status->unfinished == 0u);
   BOOST_TEST(status->size == 0u);
   BOOST_TEST(status->redelivered <= 1u);  // it acknowledged each job before taking the next
-  BOOST_REQUIRE(q.close());              // ends the survivor's last, waiting get()
+  BOOST_REQUIRE(q.close());               // ends the survivor's last, waiting get()
   t1.join();
   BOOST_REQUIRE(*survived);
   BOOST_TEST(std::string((*survived)->getText()).find("queue_closed") != std::string::npos);

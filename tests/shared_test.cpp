@@ -10,7 +10,7 @@ namespace {
 auto text(const std::string& t) {
   return [t](testing::Echo::Builder b) { b.setText(t); };
 }
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_CASE(a_dict_sets_gets_deletes_and_lists_its_keys) {
   node n{table()};

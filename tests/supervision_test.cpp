@@ -17,7 +17,6 @@ using test_actors::table;
 
 namespace {
 
-
 // Waits until `done()` holds; every call of it asks the supervisor (a round
 // trip to its thread), so this loop follows the tree's own events.
 template <class F>
@@ -54,16 +53,14 @@ std::map<std::string, child_info> kill_and_wait_restart(const supervisor& s, con
   return children_of(s);
 }
 
-std::string marker_path(const char* tag) {
-  return "/tmp/actorproc-test-" + std::to_string(::getpid()) + "-" + tag;
-}
+std::string marker_path(const char* tag) { return "/tmp/actorproc-test-" + std::to_string(::getpid()) + "-" + tag; }
 
-} // namespace
+}  // namespace
 
 BOOST_AUTO_TEST_CASE(one_for_one_restarts_only_the_failed_child) {
   node n{table()};
-  auto sup = supervisor::start(n, {.name = "s", .intensity = 5, .children = {worker("a"), worker("b"), worker("c")}})
-                 .value();
+  auto sup =
+      supervisor::start(n, {.name = "s", .intensity = 5, .children = {worker("a"), worker("b"), worker("c")}}).value();
   auto before = children_of(sup);
   auto after = kill_and_wait_restart(sup, "b", 1);
   BOOST_TEST(after["a"].ref.id == before["a"].ref.id);
@@ -74,7 +71,9 @@ BOOST_AUTO_TEST_CASE(one_for_one_restarts_only_the_failed_child) {
 
 BOOST_AUTO_TEST_CASE(one_for_all_restarts_every_child_in_start_order) {
   node n{table()};
-  auto sup = supervisor::start(n, {.name = "s", .strategy = restart_strategy::one_for_all, .intensity = 5,
+  auto sup = supervisor::start(n, {.name = "s",
+                                   .strategy = restart_strategy::one_for_all,
+                                   .intensity = 5,
                                    .children = {worker("a"), worker("b"), worker("c")}})
                  .value();
   auto before = children_of(sup);
@@ -93,7 +92,9 @@ BOOST_AUTO_TEST_CASE(one_for_all_restarts_every_child_in_start_order) {
 
 BOOST_AUTO_TEST_CASE(rest_for_one_restarts_the_failed_child_and_those_started_after_it) {
   node n{table()};
-  auto sup = supervisor::start(n, {.name = "s", .strategy = restart_strategy::rest_for_one, .intensity = 5,
+  auto sup = supervisor::start(n, {.name = "s",
+                                   .strategy = restart_strategy::rest_for_one,
+                                   .intensity = 5,
                                    .children = {worker("a"), worker("b"), worker("c")}})
                  .value();
   auto before = children_of(sup);
@@ -110,12 +111,14 @@ BOOST_AUTO_TEST_CASE(rest_for_one_restarts_the_failed_child_and_those_started_af
 
 BOOST_AUTO_TEST_CASE(restart_types_decide_after_normal_and_abnormal_exits) {
   node n{table()};
-  auto sup = supervisor::start(n, {.name = "s", .intensity = 10,
+  auto sup = supervisor::start(n, {.name = "s",
+                                   .intensity = 10,
                                    .children = {worker("perm"), worker("trans", restart_type::transient),
                                                 worker("temp", restart_type::temporary)}})
                  .value();
   auto stop_normally = [](const named_actor& a) {
-    BOOST_REQUIRE(a.send<testing::Crash>([](testing::Crash::Builder b) { b.setHow(testing::Crash::How::STOP_NORMALLY); }));
+    BOOST_REQUIRE(
+        a.send<testing::Crash>([](testing::Crash::Builder b) { b.setHow(testing::Crash::How::STOP_NORMALLY); }));
   };
   // Permanent: restarted even after a normal exit.
   stop_normally(sup.child("perm"));
@@ -135,7 +138,9 @@ BOOST_AUTO_TEST_CASE(restart_types_decide_after_normal_and_abnormal_exits) {
 
 BOOST_AUTO_TEST_CASE(a_temporary_child_stopped_by_a_siblings_failure_is_not_restarted) {
   node n{table()};
-  auto sup = supervisor::start(n, {.name = "s", .strategy = restart_strategy::one_for_all, .intensity = 5,
+  auto sup = supervisor::start(n, {.name = "s",
+                                   .strategy = restart_strategy::one_for_all,
+                                   .intensity = 5,
                                    .children = {worker("a"), worker("temp", restart_type::temporary)}})
                  .value();
   sup.child("a").current()->kill();
@@ -148,8 +153,7 @@ BOOST_AUTO_TEST_CASE(a_temporary_child_stopped_by_a_siblings_failure_is_not_rest
 
 BOOST_AUTO_TEST_CASE(exceeding_intensity_stops_the_children_and_the_supervisor_with_shutdown) {
   node n{table()};
-  auto sup = supervisor::start(n, {.name = "s", .intensity = 2, .period = 60s,
-                                   .children = {worker("a"), worker("b")}})
+  auto sup = supervisor::start(n, {.name = "s", .intensity = 2, .period = 60s, .children = {worker("a"), worker("b")}})
                  .value();
   kill_and_wait_restart(sup, "a", 1);
   kill_and_wait_restart(sup, "a", 2);
@@ -164,11 +168,12 @@ BOOST_AUTO_TEST_CASE(exceeding_intensity_stops_the_children_and_the_supervisor_w
 
 BOOST_AUTO_TEST_CASE(escalation_reaches_the_parent_which_applies_its_own_strategy) {
   node n{table()};
-  auto inner = std::make_shared<supervisor_spec>(
-      supervisor_spec{.name = "inner", .intensity = 0, .children = {worker("w")}});
-  auto root = supervisor::start(n, {.name = "root", .intensity = 5,
-                                    .children = {worker("sibling"), {.id = "inner", .supervisor = inner}}})
-                  .value();
+  auto inner =
+      std::make_shared<supervisor_spec>(supervisor_spec{.name = "inner", .intensity = 0, .children = {worker("w")}});
+  auto root =
+      supervisor::start(
+          n, {.name = "root", .intensity = 5, .children = {worker("sibling"), {.id = "inner", .supervisor = inner}}})
+          .value();
   auto sibling_before = children_of(root)["sibling"].ref.id;
   auto worker_before = root.snapshot();
   // Intensity 0: the inner supervisor gives up at its worker's first death...
@@ -192,12 +197,12 @@ BOOST_AUTO_TEST_CASE(escalation_reaches_the_parent_which_applies_its_own_strateg
 
 BOOST_AUTO_TEST_CASE(a_tree_three_levels_deep_restarts_at_the_level_of_the_failure) {
   node n{table()};
-  auto leaf = std::make_shared<supervisor_spec>(supervisor_spec{.name = "leaf", .intensity = 5,
-                                                                .children = {worker("w1"), worker("w2")}});
+  auto leaf = std::make_shared<supervisor_spec>(
+      supervisor_spec{.name = "leaf", .intensity = 5, .children = {worker("w1"), worker("w2")}});
   auto mid = std::make_shared<supervisor_spec>(
       supervisor_spec{.name = "mid", .intensity = 5, .children = {{.id = "leaf", .supervisor = leaf}}});
-  auto root = supervisor::start(n, {.name = "root", .intensity = 5, .children = {{.id = "mid", .supervisor = mid}}})
-                  .value();
+  auto root =
+      supervisor::start(n, {.name = "root", .intensity = 5, .children = {{.id = "mid", .supervisor = mid}}}).value();
   auto rows = root.snapshot();
   std::map<std::string, actor_snapshot> by_path;
   for (auto& r : rows) by_path[r.path] = r;
@@ -221,7 +226,8 @@ BOOST_AUTO_TEST_CASE(a_tree_three_levels_deep_restarts_at_the_level_of_the_failu
 BOOST_AUTO_TEST_CASE(shutdown_policies_end_with_sigkill_for_a_child_that_ignores_sigterm) {
   node n{table()};
   auto sup = supervisor::start(
-                 n, {.name = "s", .intensity = 5,
+                 n, {.name = "s",
+                     .intensity = 5,
                      .children = {{.id = "stubborn", .actor_type = "echo", .shutdown = shutdown_policy::after(100ms)},
                                   {.id = "brutal", .actor_type = "echo", .shutdown = shutdown_policy::brutal_kill()}}})
                  .value();
@@ -238,7 +244,7 @@ BOOST_AUTO_TEST_CASE(shutdown_policies_end_with_sigkill_for_a_child_that_ignores
   BOOST_TEST(brutal.exit()->signal == SIGKILL);
   BOOST_TEST(sup.count_children().active == 0u);
   BOOST_TEST(sup.count_children().specs == 2u);  // kept, stopped
-  BOOST_TEST(sup.restart_log().empty());          // a deliberate stop is not a failure
+  BOOST_TEST(sup.restart_log().empty());         // a deliberate stop is not a failure
 }
 
 BOOST_AUTO_TEST_CASE(a_child_that_cannot_start_fails_the_supervisor_start_and_names_the_child) {
@@ -254,7 +260,9 @@ BOOST_AUTO_TEST_CASE(a_child_that_can_never_restart_brings_its_supervisor_down) 
   node n{table()};
   auto marker = marker_path("never");
   std::remove(marker.c_str());
-  auto sup = supervisor::start(n, {.name = "s", .intensity = 3, .period = 60s,
+  auto sup = supervisor::start(n, {.name = "s",
+                                   .intensity = 3,
+                                   .period = 60s,
                                    .children = {{.id = "f", .actor_type = "flaky", .args = {marker, "fail-start"}}}})
                  .value();
   std::fclose(std::fopen(marker.c_str(), "w"));  // from now on it cannot start
@@ -271,17 +279,17 @@ BOOST_AUTO_TEST_CASE(a_child_that_can_never_restart_brings_its_supervisor_down) 
 BOOST_AUTO_TEST_CASE(backoff_delays_grow_up_to_the_maximum_and_reset_after_stability) {
   node n{table()};
   backoff_policy growing{.min = 10ms, .max = 40ms, .jitter = 0.0, .reset_after = 3600s};
-  auto sup = supervisor::start(n, {.name = "s", .intensity = 10, .period = 60s, .children = {worker("w")},
-                                   .backoff = growing})
-                 .value();
+  auto sup =
+      supervisor::start(n, {.name = "s", .intensity = 10, .period = 60s, .children = {worker("w")}, .backoff = growing})
+          .value();
   for (uint64_t i = 1; i <= 4; ++i) kill_and_wait_restart(sup, "w", i);
   std::vector<long> delays;
   for (auto& e : sup.restart_log()) delays.push_back(static_cast<long>(e.delay.count()));
   BOOST_TEST(delays == (std::vector<long>{10, 20, 40, 40}), boost::test_tools::per_element());
 
   backoff_policy resetting{.min = 10ms, .max = 40ms, .jitter = 0.0, .reset_after = 0ms};
-  auto stable = supervisor::start(n, {.name = "t", .intensity = 10, .period = 60s, .children = {worker("w")},
-                                      .backoff = resetting})
+  auto stable = supervisor::start(
+                    n, {.name = "t", .intensity = 10, .period = 60s, .children = {worker("w")}, .backoff = resetting})
                     .value();
   for (uint64_t i = 1; i <= 3; ++i) kill_and_wait_restart(stable, "w", i);
   for (auto& e : stable.restart_log()) BOOST_TEST(e.delay.count() == 10);
@@ -304,10 +312,13 @@ BOOST_AUTO_TEST_CASE(messages_sent_while_restarting_follow_the_declared_policy) 
   node n{table()};
   backoff_policy slow_restart{.min = 300ms, .max = 300ms, .jitter = 0.0};
   auto sup = supervisor::start(
-                 n, {.name = "s", .intensity = 5,
+                 n, {.name = "s",
+                     .intensity = 5,
                      .children = {{.id = "strict", .actor_type = "echo", .while_restarting = restarting_policy::fail},
-                                  {.id = "patient", .actor_type = "echo",
-                                   .while_restarting = restarting_policy::buffer, .restart_buffer = 2}},
+                                  {.id = "patient",
+                                   .actor_type = "echo",
+                                   .while_restarting = restarting_policy::buffer,
+                                   .restart_buffer = 2}},
                      .backoff = slow_restart})
                  .value();
   auto strict = sup.child("strict");
@@ -337,10 +348,12 @@ BOOST_AUTO_TEST_CASE(an_in_flight_request_fails_promptly_or_is_resent_when_opted
   node n{table()};
   auto marker = marker_path("resend");
   std::remove(marker.c_str());
-  auto sup = supervisor::start(n, {.name = "s", .intensity = 5,
-                                   .children = {worker("napper"), {.id = "once", .actor_type = "flaky",
-                                                                   .args = {marker, "crash-once"}}}})
-                 .value();
+  auto sup =
+      supervisor::start(
+          n, {.name = "s",
+              .intensity = 5,
+              .children = {worker("napper"), {.id = "once", .actor_type = "flaky", .args = {marker, "crash-once"}}}})
+          .value();
   auto napper = sup.child("napper");
   std::optional<expected<message<testing::Echo>>> answer;
   auto victim = napper.current().value();
@@ -365,10 +378,12 @@ BOOST_AUTO_TEST_CASE(an_in_flight_request_fails_promptly_or_is_resent_when_opted
 
 BOOST_AUTO_TEST_CASE(a_frozen_child_is_detected_as_hung_and_restarted) {
   node n{table()};
-  auto sup = supervisor::start(n, {.name = "s", .intensity = 5,
-                                   .children = {{.id = "w", .actor_type = "echo",
-                                                 .heartbeat = {.interval = 20ms, .timeout = 200ms}}}})
-                 .value();
+  auto sup =
+      supervisor::start(
+          n, {.name = "s",
+              .intensity = 5,
+              .children = {{.id = "w", .actor_type = "echo", .heartbeat = {.interval = 20ms, .timeout = 200ms}}}})
+          .value();
   sup.child("w").current()->signal(SIGSTOP);
   BOOST_REQUIRE(eventually([&] { return children_of(sup)["w"].restarts == 1; }));
   BOOST_TEST((sup.restart_log().front().reason.what == exit_reason::kind::hung));
@@ -376,12 +391,14 @@ BOOST_AUTO_TEST_CASE(a_frozen_child_is_detected_as_hung_and_restarted) {
 
 BOOST_AUTO_TEST_CASE(a_significant_child_ends_its_supervisor_under_auto_shutdown) {
   node n{table()};
-  auto sup = supervisor::start(n, {.name = "s",
-                                   .children = {worker("helper"), {.id = "main", .actor_type = "echo",
-                                                                   .restart = restart_type::transient,
-                                                                   .significant = true}},
-                                   .shutdown_when = auto_shutdown::any_significant})
-                 .value();
+  auto sup =
+      supervisor::start(
+          n,
+          {.name = "s",
+           .children = {worker("helper"),
+                        {.id = "main", .actor_type = "echo", .restart = restart_type::transient, .significant = true}},
+           .shutdown_when = auto_shutdown::any_significant})
+          .value();
   BOOST_REQUIRE(sup.child("main").send<testing::Crash>(
       [](testing::Crash::Builder b) { b.setHow(testing::Crash::How::STOP_NORMALLY); }));
   auto reason = sup.join(patience);
@@ -409,11 +426,14 @@ BOOST_AUTO_TEST_CASE(children_are_added_stopped_restarted_and_deleted_on_request
 
 BOOST_AUTO_TEST_CASE(simple_one_for_one_starts_children_with_arguments_and_restarts_them_alone) {
   node n{table()};
-  auto sup = supervisor::start(n, {.name = "pool", .strategy = restart_strategy::simple_one_for_one, .intensity = 5,
+  auto sup = supervisor::start(n, {.name = "pool",
+                                   .strategy = restart_strategy::simple_one_for_one,
+                                   .intensity = 5,
                                    .children = {{.id = "w", .actor_type = "echo", .args = {"0"}}}})
                  .value();
   std::vector<child_info> started;
-  for (int i = 0; i < 3; ++i) started.push_back(sup.start_child(std::vector<std::string>{"extra" + std::to_string(i)}).value());
+  for (int i = 0; i < 3; ++i)
+    started.push_back(sup.start_child(std::vector<std::string>{"extra" + std::to_string(i)}).value());
   auto id = sup.child(started[1].id).request<testing::WhoAmI, testing::Identity>({}, patience);
   BOOST_REQUIRE(id);
   BOOST_REQUIRE(id->getArgs().size() == 2u);
@@ -450,8 +470,8 @@ BOOST_AUTO_TEST_CASE(the_node_stops_a_running_tree_in_order_when_it_is_destroyed
 
 BOOST_AUTO_TEST_CASE(nested_supervisors_and_their_children_are_reachable_by_path) {
   node n{table()};
-  auto inner = std::make_shared<supervisor_spec>(supervisor_spec{.name = "inner", .intensity = 5,
-                                                                 .children = {worker("w")}});
+  auto inner =
+      std::make_shared<supervisor_spec>(supervisor_spec{.name = "inner", .intensity = 5, .children = {worker("w")}});
   auto root = supervisor::start(n, {.name = "root", .children = {{.id = "inner", .supervisor = inner}}}).value();
   auto nested = root.child_supervisor("inner");
   BOOST_REQUIRE(nested);
@@ -472,14 +492,16 @@ BOOST_AUTO_TEST_CASE(nested_supervisors_and_their_children_are_reachable_by_path
 BOOST_AUTO_TEST_CASE(all_significant_waits_for_every_significant_child) {
   node n{table()};
   auto significant = [](std::string id) {
-    return child_spec{.id = std::move(id), .actor_type = "echo", .restart = restart_type::transient,
-                      .significant = true};
+    return child_spec{
+        .id = std::move(id), .actor_type = "echo", .restart = restart_type::transient, .significant = true};
   };
-  auto sup = supervisor::start(n, {.name = "s", .children = {worker("helper"), significant("x"), significant("y")},
+  auto sup = supervisor::start(n, {.name = "s",
+                                   .children = {worker("helper"), significant("x"), significant("y")},
                                    .shutdown_when = auto_shutdown::all_significant})
                  .value();
   auto stop_normally = [](const named_actor& a) {
-    BOOST_REQUIRE(a.send<testing::Crash>([](testing::Crash::Builder b) { b.setHow(testing::Crash::How::STOP_NORMALLY); }));
+    BOOST_REQUIRE(
+        a.send<testing::Crash>([](testing::Crash::Builder b) { b.setHow(testing::Crash::How::STOP_NORMALLY); }));
   };
   stop_normally(sup.child("x"));
   BOOST_REQUIRE(eventually([&] { return children_of(sup)["x"].state == child_state::stopped; }));

@@ -169,8 +169,8 @@ class worker_loop final : public context {
       }
     }
     wait_for_input(timers_.empty() ? -1ms
-                                   : std::max(0ms, std::chrono::ceil<std::chrono::milliseconds>(
-                                                       timers_.begin()->first - clock::now())));
+                                   : std::max(0ms, std::chrono::ceil<std::chrono::milliseconds>(timers_.begin()->first -
+                                                                                                clock::now())));
   }
 
   // False if the stream is broken (the worker is then stopping).

@@ -82,10 +82,10 @@ struct link {
   // Requests from other workers routed to this actor and not yet answered:
   // (requester, correlation). If it dies, each fails at once with actor_down.
   std::set<std::pair<uint64_t, uint64_t>> inflight;
-  bool socket_open = true;        // still in epoll (false after end of stream)
-  bool dirty = false;             // in the reactor's list of destinations to flush
-  heartbeat_options heartbeat;    // interval 0: none
-  uint64_t heartbeat_outstanding = 0;  // the unanswered heartbeat, 0 if none
+  bool socket_open = true;                              // still in epoll (false after end of stream)
+  bool dirty = false;                                   // in the reactor's list of destinations to flush
+  heartbeat_options heartbeat;                          // interval 0: none
+  uint64_t heartbeat_outstanding = 0;                   // the unanswered heartbeat, 0 if none
   std::chrono::steady_clock::time_point heartbeat_due;  // next send, or the answer's deadline
 
   // ---- shared, under mutex

@@ -430,8 +430,9 @@ int reactor::check_heartbeats() {
                    std::to_string(l->heartbeat.timeout.count()) + " ms; killed as hung");
         std::lock_guard lock(l->mutex);
         if (!l->imposed) {
-          l->imposed = exit_reason::because(
-              exit_reason::kind::hung, "no heartbeat answer within " + std::to_string(l->heartbeat.timeout.count()) + " ms");
+          l->imposed =
+              exit_reason::because(exit_reason::kind::hung, "no heartbeat answer within " +
+                                                                std::to_string(l->heartbeat.timeout.count()) + " ms");
         }
         if (l->pidfd) process::signal_process(l->pidfd.get(), SIGKILL);
         l->heartbeat_due = std::chrono::steady_clock::time_point::max();  // its pidfd takes over

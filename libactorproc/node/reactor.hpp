@@ -85,8 +85,8 @@ class reactor {
   // fails with actor_down and its reason rather than unknown_actor. Bounded.
   std::unordered_map<uint64_t, exit_reason> graveyard_;
   std::deque<uint64_t> graveyard_order_;
-  std::vector<uint64_t> heartbeat_links_;  // actors with heartbeats on
-  uint64_t heartbeat_sequence_ = 0;        // reactor thread only
+  std::vector<uint64_t> heartbeat_links_;     // actors with heartbeats on
+  uint64_t heartbeat_sequence_ = 0;           // reactor thread only
   std::vector<std::shared_ptr<link>> dirty_;  // destinations with routed frames not yet written
   std::atomic<bool> stopping_{false};
   std::thread thread_;

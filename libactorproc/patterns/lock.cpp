@@ -32,8 +32,8 @@ void lock_actor::on(schema::LockAcquire::Reader m, context& ctx) {
 
 void lock_actor::on(schema::LockRelease::Reader, context& ctx) {
   if (!held_ || holder_ != ctx.sender().id) {
-    ctx.fail(ctx.defer(), errc::invalid_argument, held_ ? "release() by an actor that does not hold the lock"
-                                                        : "release() of an unlocked lock");
+    ctx.fail(ctx.defer(), errc::invalid_argument,
+             held_ ? "release() by an actor that does not hold the lock" : "release() of an unlocked lock");
     return;
   }
   ctx.reply<schema::LockReleased>();
@@ -87,9 +87,9 @@ void lock_actor::hand_over(context& ctx) {
 }
 
 expected<actor_handle> start_lock(node& n, lock_options options) {
-  return n.spawn("actorproc.lock", {.name = options.name.empty() ? std::string(options.reentrant ? "rlock" : "lock")
-                                                                 : options.name,
-                                    .args = {options.reentrant ? "reentrant" : "plain"}});
+  return n.spawn("actorproc.lock",
+                 {.name = options.name.empty() ? std::string(options.reentrant ? "rlock" : "lock") : options.name,
+                  .args = {options.reentrant ? "reentrant" : "plain"}});
 }
 
-} // namespace actorproc
+}  // namespace actorproc

@@ -18,7 +18,7 @@ constexpr std::size_t pipe_buffer_limit = 1 << 20;
 
 error closed_error() { return error(errc::end_of_stream, "the other end of the pipe is closed"); }
 
-} // namespace
+}  // namespace
 
 pipe_end::pipe_end(unique_fd socket, wire::limits limits) : socket_(std::move(socket)), limits_(limits), in_(limits) {}
 
@@ -30,7 +30,8 @@ expected<void> pipe_end::post(wire::envelope_builder& out, std::chrono::millisec
     while (out_.size() >= pipe_buffer_limit) {
       if (out_.flush(socket_.get()) == wire::flush_status::failed) return closed_error();
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
-      if (out_.size() >= pipe_buffer_limit && (left.count() <= 0 || wire::poll_one(socket_.get(), POLLOUT, left) == 0)) {
+      if (out_.size() >= pipe_buffer_limit &&
+          (left.count() <= 0 || wire::poll_one(socket_.get(), POLLOUT, left) == 0)) {
         return error(errc::mailbox_full, "the pipe stayed full for the whole send timeout");
       }
     }
@@ -39,9 +40,10 @@ expected<void> pipe_end::post(wire::envelope_builder& out, std::chrono::millisec
   switch (out_.flush(socket_.get())) {
     case wire::flush_status::failed:
       out_.clear();
-      return closed_error();  // EPIPE: the peer closed (or this is an adopted receive-only end)
+      return closed_error();               // EPIPE: the peer closed (or this is an adopted receive-only end)
     case wire::flush_status::would_block:  // the rest goes out with the next send or receive
-    case wire::flush_status::done: return {};
+    case wire::flush_status::done:
+      return {};
   }
   return {};
 }
@@ -57,7 +59,8 @@ expected<wire::frame_ptr> pipe_end::next(std::chrono::milliseconds timeout) {
       if (!frame) return closed_error();
     } else {
       switch (wire::wait_for_frame(socket_.get(), in_, timeout, frame)) {
-        case wire::wait_result::frame: break;
+        case wire::wait_result::frame:
+          break;
         case wire::wait_result::timeout:
           return error(errc::timeout, "nothing arrived on the pipe within " + std::to_string(timeout.count()) + " ms");
         case wire::wait_result::closed:
@@ -114,4 +117,4 @@ expected<pipe_pair> make_pipe(bool duplex) {
   return pair;
 }
 
-} // namespace actorproc
+}  // namespace actorproc

@@ -10,7 +10,7 @@ namespace {
 // Answers the request being handled with an error (deferred, then failed at once).
 void refuse(context& ctx, errc code, const std::string& message) { ctx.fail(ctx.defer(), code, message); }
 
-} // namespace
+}  // namespace
 
 queue_actor::queue_actor(context& ctx)
     : maxsize_(ctx.args().empty() ? 1000 : std::max<std::size_t>(1, std::stoul(ctx.args()[0]))),
@@ -30,7 +30,8 @@ void queue_actor::on(schema::QueuePut::Reader m, context& ctx) {
   if (!m.getBlock()) return refuse(ctx, errc::queue_full, "the queue is full");
   auto reply = ctx.defer();
   uint64_t timer = ctx.after(std::chrono::milliseconds(m.getTimeoutMillis()), [this, &ctx, reply] {
-    if (detail::remove_waiter(putters_, reply)) ctx.fail(reply, errc::queue_full, "the queue stayed full for the whole timeout");
+    if (detail::remove_waiter(putters_, reply))
+      ctx.fail(reply, errc::queue_full, "the queue stayed full for the whole timeout");
   });
   putters_.push_back({timer, reply, std::move(item)});
 }
@@ -47,7 +48,8 @@ void queue_actor::on(schema::QueueGet::Reader m, context& ctx) {
   if (!m.getBlock()) return refuse(ctx, errc::queue_empty, "the queue is empty");
   auto reply = ctx.defer();
   uint64_t timer = ctx.after(std::chrono::milliseconds(m.getTimeoutMillis()), [this, &ctx, reply] {
-    if (detail::remove_waiter(getters_, reply)) ctx.fail(reply, errc::queue_empty, "the queue stayed empty for the whole timeout");
+    if (detail::remove_waiter(getters_, reply))
+      ctx.fail(reply, errc::queue_empty, "the queue stayed empty for the whole timeout");
   });
   getters_.push_back({timer, reply});
 }
@@ -170,9 +172,10 @@ void queue_actor::serve(context& ctx) {
 }
 
 expected<actor_handle> start_queue(node& n, queue_options options) {
-  return n.spawn("actorproc.queue",
-                 {.name = options.name.empty() ? std::string(options.joinable ? "joinable_queue" : "queue") : options.name,
-                  .args = {std::to_string(options.maxsize), options.joinable ? "joinable" : "simple"}});
+  return n.spawn(
+      "actorproc.queue",
+      {.name = options.name.empty() ? std::string(options.joinable ? "joinable_queue" : "queue") : options.name,
+       .args = {std::to_string(options.maxsize), options.joinable ? "joinable" : "simple"}});
 }
 
-} // namespace actorproc
+}  // namespace actorproc

@@ -9,7 +9,7 @@ stored_value copy_value(schema::SharedValue::Reader in) {
   return out;
 }
 
-} // namespace detail
+}  // namespace detail
 
 namespace {
 
@@ -24,7 +24,7 @@ void reply_found(context& ctx, const detail::stored_value* value) {
 
 void refuse(context& ctx, errc code, const std::string& message) { ctx.fail(ctx.defer(), code, message); }
 
-} // namespace
+}  // namespace
 
 dict_actor::dict_actor(context& ctx) : max_entries_(max_entries_of(ctx)) {}
 
@@ -44,7 +44,8 @@ void dict_actor::on(schema::DictGet::Reader m, context& ctx) {
 
 void dict_actor::on(schema::DictDelete::Reader m, context& ctx) {
   auto it = entries_.find(std::string_view(m.getKey().cStr(), m.getKey().size()));
-  if (it == entries_.end()) return refuse(ctx, errc::invalid_argument, "key '" + std::string(m.getKey()) + "' not found");
+  if (it == entries_.end())
+    return refuse(ctx, errc::invalid_argument, "key '" + std::string(m.getKey()) + "' not found");
   entries_.erase(it);
   ctx.reply<schema::SharedOk>();
 }
@@ -85,4 +86,4 @@ expected<actor_handle> start_list(node& n, std::size_t max_entries) {
   return n.spawn("actorproc.list", {.name = "list", .args = {std::to_string(max_entries)}});
 }
 
-} // namespace actorproc
+}  // namespace actorproc

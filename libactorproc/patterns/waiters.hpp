@@ -19,4 +19,4 @@ bool remove_waiter(Waiters& waiters, const deferred_reply& reply) {
   return true;
 }
 
-} // namespace actorproc::detail
+}  // namespace actorproc::detail

@@ -39,4 +39,4 @@ struct name_entry {
   expected<wire::frame_ptr> call(wire::envelope_builder& out, std::chrono::milliseconds timeout, bool resend);
 };
 
-} // namespace actorproc::detail
+}  // namespace actorproc::detail

@@ -13,7 +13,7 @@ std::chrono::milliseconds left_until(clock::time_point deadline) {
                   std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()));
 }
 
-} // namespace
+}  // namespace
 
 void name_entry::up(const actor_handle& handle) {
   std::lock_guard lock(mutex);
@@ -48,8 +48,10 @@ expected<void> name_entry::post(wire::envelope_builder& out, std::chrono::millis
       out.address(target.id(), 0, 0);
       return target.post(out, timeout);
     }
-    case phase::stopped: return error(errc::actor_down, "child '" + id + "' is not running");
-    case phase::restarting: break;
+    case phase::stopped:
+      return error(errc::actor_down, "child '" + id + "' is not running");
+    case phase::restarting:
+      break;
   }
   if (policy == restarting_policy::fail) return error(errc::actor_restarting, "child '" + id + "' is restarting");
   if (buffered.size() >= buffer_limit) {
@@ -91,7 +93,7 @@ expected<wire::frame_ptr> name_entry::call(wire::envelope_builder& out, std::chr
   }
 }
 
-} // namespace detail
+}  // namespace detail
 
 const std::string& named_actor::id() const { return entry_->id; }
 
@@ -111,4 +113,4 @@ expected<wire::frame_ptr> named_actor::call(wire::envelope_builder& out, std::ch
   return entry_->call(out, timeout, resend);
 }
 
-} // namespace actorproc
+}  // namespace actorproc

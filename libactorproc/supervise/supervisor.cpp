@@ -50,21 +50,21 @@ std::size_t rss_of(pid_t pid) {
   return pages_resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
 }
 
-} // namespace
+}  // namespace
 
 struct child_slot {
   child_spec spec;
   uint64_t key = 0;
   child_state state = child_state::stopped;
-  std::optional<actor_handle> handle;          // a running worker
-  std::shared_ptr<supervisor_core> nested;     // a running supervisor
-  caf::actor_addr watched;                     // whose down message means this child exited
+  std::optional<actor_handle> handle;       // a running worker
+  std::shared_ptr<supervisor_core> nested;  // a running supervisor
+  caf::actor_addr watched;                  // whose down message means this child exited
   uint64_t incarnation = 0;
   uint64_t restarts = 0;
   clock::time_point started_at;
   std::chrono::milliseconds backoff{0};
   std::shared_ptr<name_entry> name;
-  std::optional<exit_reason> died_early;       // exited before it could be monitored
+  std::optional<exit_reason> died_early;  // exited before it could be monitored
 };
 
 struct supervisor_core : std::enable_shared_from_this<supervisor_core> {
@@ -228,9 +228,15 @@ struct supervisor_core : std::enable_shared_from_this<supervisor_core> {
     auto policy = shutdown_of(slot.spec);
     if (slot.handle) {
       switch (policy.how) {
-        case shutdown_policy::kind::brutal_kill: slot.handle->kill(); break;
-        case shutdown_policy::kind::graceful: slot.handle->stop(exit_reason::shutdown(), policy.grace); break;
-        case shutdown_policy::kind::infinity: slot.handle->stop(exit_reason::shutdown(), 24h); break;
+        case shutdown_policy::kind::brutal_kill:
+          slot.handle->kill();
+          break;
+        case shutdown_policy::kind::graceful:
+          slot.handle->stop(exit_reason::shutdown(), policy.grace);
+          break;
+        case shutdown_policy::kind::infinity:
+          slot.handle->stop(exit_reason::shutdown(), 24h);
+          break;
       }
     } else if (slot.nested) {
       auto nested = slot.nested;
@@ -243,8 +249,8 @@ struct supervisor_core : std::enable_shared_from_this<supervisor_core> {
     auto policy = shutdown_of(slot.spec);
     if (slot.handle) {
       // The ladder ends with SIGKILL after two grace periods: this wait is bounded.
-      auto bound = policy.how == shutdown_policy::kind::infinity ? std::chrono::milliseconds(24h)
-                                                                 : 2 * policy.grace + 10s;
+      auto bound =
+          policy.how == shutdown_policy::kind::infinity ? std::chrono::milliseconds(24h) : 2 * policy.grace + 10s;
       (void)slot.handle->join(bound);
     } else if (slot.nested) {
       slot.nested->wait_exit(std::chrono::milliseconds(24h));
@@ -301,9 +307,12 @@ struct supervisor_core : std::enable_shared_from_this<supervisor_core> {
 
   static bool wants_restart(restart_type type, const exit_reason& reason) {
     switch (type) {
-      case restart_type::permanent: return true;
-      case restart_type::transient: return !reason.is_normal();
-      case restart_type::temporary: return false;
+      case restart_type::permanent:
+        return true;
+      case restart_type::transient:
+        return !reason.is_normal();
+      case restart_type::temporary:
+        return false;
     }
     return false;
   }
@@ -322,9 +331,9 @@ struct supervisor_core : std::enable_shared_from_this<supervisor_core> {
 
   void give_up(const child_slot& slot, const exit_reason& reason) {
     record(slot, reason, restart_event::action::gave_up);
-    shut_down(exit_reason::because(exit_reason::kind::shutdown,
-                                   "restart intensity exceeded: more than " + std::to_string(spec.intensity) +
-                                       " restarts in " + std::to_string(spec.period.count()) + " ms"));
+    shut_down(exit_reason::because(exit_reason::kind::shutdown, "restart intensity exceeded: more than " +
+                                                                    std::to_string(spec.intensity) + " restarts in " +
+                                                                    std::to_string(spec.period.count()) + " ms"));
   }
 
   void check_auto_shutdown() {
@@ -578,7 +587,7 @@ expected<std::shared_ptr<supervisor_core>> supervisor_core::launch(node& n, supe
   return core;
 }
 
-} // namespace detail
+}  // namespace detail
 
 // ------------------------------------------------------------------ public API
 
@@ -586,11 +595,16 @@ using detail::supervisor_core;
 
 const char* to_string(child_state state) {
   switch (state) {
-    case child_state::starting: return "starting";
-    case child_state::running: return "running";
-    case child_state::restarting: return "restarting";
-    case child_state::stopping: return "stopping";
-    case child_state::stopped: return "stopped";
+    case child_state::starting:
+      return "starting";
+    case child_state::running:
+      return "running";
+    case child_state::restarting:
+      return "restarting";
+    case child_state::stopping:
+      return "stopping";
+    case child_state::stopped:
+      return "stopped";
   }
   return "unknown";
 }
@@ -788,4 +802,4 @@ expected<exit_reason> supervisor::join(std::chrono::milliseconds timeout) const 
   return *core_->exit;
 }
 
-} // namespace actorproc
+}  // namespace actorproc

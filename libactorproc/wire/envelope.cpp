@@ -13,8 +13,12 @@ void check_exit_reason(schema::ExitReason::Reader reason) { (void)reason.getDeta
 
 void check_fields(schema::Envelope::Reader root) {
   switch (root.which()) {
-    case schema::Envelope::USER: (void)root.getUser(); return;  // the body is any pointer: walked below
-    case schema::Envelope::RESPONSE: (void)root.getResponse(); return;
+    case schema::Envelope::USER:
+      (void)root.getUser();
+      return;  // the body is any pointer: walked below
+    case schema::Envelope::RESPONSE:
+      (void)root.getResponse();
+      return;
     case schema::Envelope::FAILURE: {
       auto failure = root.getFailure();
       (void)failure.getMessage();
@@ -24,19 +28,27 @@ void check_fields(schema::Envelope::Reader root) {
     case schema::Envelope::SYSTEM: {
       auto system = root.getSystem();
       switch (system.which()) {
-        case schema::System::STOP: check_exit_reason(system.getStop()); return;
-        case schema::System::EXIT: check_exit_reason(system.getExit()); return;
-        case schema::System::DOWN: check_exit_reason(system.getDown().getReason()); return;
+        case schema::System::STOP:
+          check_exit_reason(system.getStop());
+          return;
+        case schema::System::EXIT:
+          check_exit_reason(system.getExit());
+          return;
+        case schema::System::DOWN:
+          check_exit_reason(system.getDown().getReason());
+          return;
         case schema::System::READY:
         case schema::System::MONITOR:
         case schema::System::HEARTBEAT:
         case schema::System::PEER:
-        case schema::System::CREDIT: return;
+        case schema::System::CREDIT:
+          return;
         default:
           throw protocol_error("unknown system message kind " + std::to_string(static_cast<uint16_t>(system.which())));
       }
     }
-    default: throw protocol_error("unknown envelope kind " + std::to_string(static_cast<uint16_t>(root.which())));
+    default:
+      throw protocol_error("unknown envelope kind " + std::to_string(static_cast<uint16_t>(root.which())));
   }
 }
 

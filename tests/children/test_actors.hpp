@@ -128,7 +128,9 @@ struct echo {
   void on(testing::Crash::Reader m, actorproc::context& ctx) {
     using H = testing::Crash::How;
     switch (m.getHow()) {
-      case H::STOP_NORMALLY: ctx.stop(); break;
+      case H::STOP_NORMALLY:
+        ctx.stop();
+        break;
       case H::SEGFAULT: {
         // A real invalid access (not raise()), on a page mapped without access.
         void* page = ::mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -307,9 +309,9 @@ struct locker {
   using handles = actorproc::handles<testing::LockTake, testing::LockGive>;
   void on(testing::LockTake::Reader m, actorproc::context& ctx) {
     auto grant = actorproc::lock_in(ctx, {m.getLock()}).acquire(std::chrono::milliseconds(m.getTimeoutMillis()));
-    std::string text = !grant                         ? "error: " + to_string(grant.error())
+    std::string text = !grant                        ? "error: " + to_string(grant.error())
                        : grant->previous_holder_died ? "died: " + grant->previous_holder_reason
-                                                      : "ok";
+                                                     : "ok";
     ctx.reply<testing::Report>([&](testing::Report::Builder b) {
       b.setReceived(grant ? 1 : 0);
       b.setText(text);

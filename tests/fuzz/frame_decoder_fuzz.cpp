@@ -67,8 +67,12 @@ void use(kj::ArrayPtr<const capnp::word> frame, const wire::limits& lim) {
   auto e = env.get();
   sink = sink + e.getTo() + e.getFrom() + e.getCorrelation() + e.getFdCount();
   switch (e.which()) {
-    case schema::Envelope::USER: read_payload(e.getUser()); break;
-    case schema::Envelope::RESPONSE: read_payload(e.getResponse()); break;
+    case schema::Envelope::USER:
+      read_payload(e.getUser());
+      break;
+    case schema::Envelope::RESPONSE:
+      read_payload(e.getResponse());
+      break;
     case schema::Envelope::FAILURE: {
       auto f = e.getFailure();
       sink = sink + f.getCode() + f.getMessage().size();
@@ -78,12 +82,17 @@ void use(kj::ArrayPtr<const capnp::word> frame, const wire::limits& lim) {
     case schema::Envelope::SYSTEM: {
       auto s = e.getSystem();
       switch (s.which()) {
-        case schema::System::STOP: sink = sink + wire::read_exit_reason(s.getStop()).detail.size(); break;
-        case schema::System::EXIT: sink = sink + wire::read_exit_reason(s.getExit()).detail.size(); break;
+        case schema::System::STOP:
+          sink = sink + wire::read_exit_reason(s.getStop()).detail.size();
+          break;
+        case schema::System::EXIT:
+          sink = sink + wire::read_exit_reason(s.getExit()).detail.size();
+          break;
         case schema::System::DOWN:
           sink = sink + s.getDown().getActor() + wire::read_exit_reason(s.getDown().getReason()).detail.size();
           break;
-        default: break;
+        default:
+          break;
       }
       break;
     }
@@ -135,7 +144,7 @@ void pieces(const uint8_t* data, std::size_t size, const wire::limits& lim) {
   }
 }
 
-} // namespace
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   wire::limits lim;  // the defaults the node and the workers use

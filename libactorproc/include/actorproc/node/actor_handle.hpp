@@ -35,7 +35,7 @@ namespace actorproc {
 namespace detail {
 struct link;
 struct name_entry;
-} // namespace detail
+}  // namespace detail
 
 /// Counters of one actor, as seen by the node.
 struct actor_stats {

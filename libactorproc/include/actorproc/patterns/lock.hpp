@@ -102,13 +102,15 @@ class lock_client {
         },
         timeout + margin);
     if (!g) return g.error();
-    return lock_grant{g->getGranted(), g->getPreviousHolderDied(), {g->getPreviousHolder()},
-                      g->getPreviousHolderReason()};
+    return lock_grant{
+        g->getGranted(), g->getPreviousHolderDied(), {g->getPreviousHolder()}, g->getPreviousHolderReason()};
   }
   Caller caller_;
 };
 
 /// The lock `l` as seen from inside an actor.
-inline lock_client<from_actor> lock_in(context& ctx, actor_ref l) { return lock_client<from_actor>(from_actor{ctx, l}); }
+inline lock_client<from_actor> lock_in(context& ctx, actor_ref l) {
+  return lock_client<from_actor>(from_actor{ctx, l});
+}
 
-} // namespace actorproc
+}  // namespace actorproc

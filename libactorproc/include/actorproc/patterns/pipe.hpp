@@ -95,4 +95,4 @@ struct pipe_pair {
 /// A new pipe. With duplex = false, `first` only receives and `second` only sends.
 expected<pipe_pair> make_pipe(bool duplex = true);
 
-} // namespace actorproc
+}  // namespace actorproc

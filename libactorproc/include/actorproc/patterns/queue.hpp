@@ -171,7 +171,9 @@ class queue_client {
   expected<void> join(std::chrono::milliseconds timeout = default_timeout) {
     return done(caller_.template request<schema::QueueJoin, schema::QueueOk>(no_fields{}, timeout));
   }
-  expected<void> close() { return done(caller_.template request<schema::QueueClose, schema::QueueOk>(no_fields{}, default_timeout)); }
+  expected<void> close() {
+    return done(caller_.template request<schema::QueueClose, schema::QueueOk>(no_fields{}, default_timeout));
+  }
   expected<queue_status> status() {
     auto s = caller_.template request<schema::QueueStat, schema::QueueStatus>(no_fields{}, default_timeout);
     if (!s) return s.error();
@@ -208,7 +210,8 @@ class queue_client {
         },
         timeout + margin);
     if (!m) return m.error();
-    if (m->getItemType() != capnp::typeId<T>()) return error(errc::type_mismatch, "the queue's item is of another type");
+    if (m->getItemType() != capnp::typeId<T>())
+      return error(errc::type_mismatch, "the queue's item is of another type");
     return queue_item<T>(std::move(*m));
   }
   template <class R>
@@ -221,6 +224,8 @@ class queue_client {
 };
 
 /// The queue `q` as seen from inside an actor.
-inline queue_client<from_actor> queue_in(context& ctx, actor_ref q) { return queue_client<from_actor>(from_actor{ctx, q}); }
+inline queue_client<from_actor> queue_in(context& ctx, actor_ref q) {
+  return queue_client<from_actor>(from_actor{ctx, q});
+}
 
-} // namespace actorproc
+}  // namespace actorproc

@@ -32,7 +32,7 @@ namespace actorproc {
 namespace detail {
 using stored_value = std::unique_ptr<capnp::MallocMessageBuilder>;  // root: SharedValue
 stored_value copy_value(schema::SharedValue::Reader in);
-} // namespace detail
+}  // namespace detail
 
 class dict_actor {
  public:
@@ -84,7 +84,8 @@ template <class T>
 expected<shared_value<T>> found_as(expected<message<schema::SharedFound>> m, const std::string& what) {
   if (!m) return m.error();
   if (!m->getFound()) return error(errc::invalid_argument, what + " not found");
-  if (m->getEntry().getValueType() != capnp::typeId<T>()) return error(errc::type_mismatch, what + " is of another type");
+  if (m->getEntry().getValueType() != capnp::typeId<T>())
+    return error(errc::type_mismatch, what + " is of another type");
   return shared_value<T>(std::move(*m));
 }
 template <class T, class Fill>
@@ -97,7 +98,7 @@ expected<void> ok(expected<message<R>> r) {
   if (!r) return r.error();
   return {};
 }
-} // namespace detail
+}  // namespace detail
 
 template <class Caller>
 class dict_client {
@@ -161,7 +162,11 @@ class list_client {
   Caller caller_;
 };
 
-inline dict_client<from_actor> dict_in(context& ctx, actor_ref d) { return dict_client<from_actor>(from_actor{ctx, d}); }
-inline list_client<from_actor> list_in(context& ctx, actor_ref l) { return list_client<from_actor>(from_actor{ctx, l}); }
+inline dict_client<from_actor> dict_in(context& ctx, actor_ref d) {
+  return dict_client<from_actor>(from_actor{ctx, d});
+}
+inline list_client<from_actor> list_in(context& ctx, actor_ref l) {
+  return list_client<from_actor>(from_actor{ctx, l});
+}
 
-} // namespace actorproc
+}  // namespace actorproc

@@ -58,4 +58,4 @@ class named_actor {
   std::shared_ptr<detail::name_entry> entry_;
 };
 
-} // namespace actorproc
+}  // namespace actorproc

@@ -110,4 +110,4 @@ struct supervisor_spec {
   backoff_policy backoff = {};
 };
 
-} // namespace actorproc
+}  // namespace actorproc

@@ -142,4 +142,4 @@ class supervisor {
   std::shared_ptr<detail::supervisor_core> core_;
 };
 
-} // namespace actorproc
+}  // namespace actorproc

@@ -53,7 +53,7 @@ inline kj::ArrayPtr<capnp::word> borrow_scratch(std::unique_ptr<capnp::word[]>& 
   fallback.reset(new capnp::word[scratch_segment::words]());
   return kj::arrayPtr(fallback.get(), scratch_segment::words);
 }
-} // namespace detail
+}  // namespace detail
 
 /// Builds one envelope. Its first segment (2 KiB) is the thread's scratch
 /// segment, so a small message is built without touching the allocator.
