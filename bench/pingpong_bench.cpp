@@ -45,6 +45,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <stdexcept>
@@ -431,6 +432,48 @@ std::string human_rate(double v) {
   return text;
 }
 
+std::string fmt(const char* format, double v) {
+  char text[48];
+  std::snprintf(text, sizeof text, format, v);
+  return text;
+}
+
+// One table of figures: every row beside the section's first row (the raw
+// baseline), per placement, with the ratio and, on the goal row, the verdict.
+struct table_row {
+  const char* key;
+  const char* label;
+  long n;
+};
+struct section {
+  const char* title;
+  const char* count_label;
+  std::vector<table_row> rows;  // rows[0] is the raw baseline
+  const char* goal_key;
+  std::function<std::string(double ours, double raw, bool goal)> ratio;
+  std::function<std::string(double)> value;
+};
+
+void print_section(const section& sec, const std::vector<std::string>& placements,
+                   std::map<std::string, results>& all) {
+  std::printf("%s\n", sec.title);
+  std::printf("%-6s %-46s %8s %10s %21s %9s\n", "place", "case", sec.count_label, "median", "[min .. max]", "vs raw");
+  for (auto& placement : placements) {
+    auto& r = all[placement];
+    stats raw = summarize(r[sec.rows.front().key]);
+    for (auto& row : sec.rows) {
+      stats s = summarize(r[row.key]);
+      if (!s.ok) continue;
+      std::string ratio = raw.ok && &row != &sec.rows.front()
+                              ? sec.ratio(s.median, raw.median, std::strcmp(row.key, sec.goal_key) == 0)
+                              : "";
+      std::printf("%-6s %-46s %8ld %10s  [%8s .. %8s] %s\n", placement.c_str(), row.label, row.n,
+                  sec.value(s.median).c_str(), sec.value(s.min).c_str(), sec.value(s.max).c_str(), ratio.c_str());
+    }
+  }
+  std::printf("\n");
+}
+
 std::size_t frame_bytes_of_ping() {
   actorproc::wire::envelope_builder b;
   b.address(1, 2, 3);
@@ -480,65 +523,36 @@ int main(int argc, char** argv) {
   double steal_pct = busy1 > busy0 ? 100.0 * (steal1 - steal0) / (busy1 - busy0) : 0.0;
 
   if (cfg.round_trip) {
-    std::printf("(a)/(b) round trip, us per round trip (lower is better)\n");
-    std::printf("%-6s %-46s %7s %10s %21s %9s\n", "place", "case", "N", "median", "[min .. max]", "vs raw");
-    for (auto& placement : cfg.placements) {
-      auto& r = all[placement];
-      stats raw = summarize(r["rt.raw"]);
-      struct row {
-        const char* key;
-        const char* label;
-        long n;
-      } rows[] = {{"rt.raw", "raw C socketpair 64 B, blocking r/w (B1)", cfg.rt_raw},
-                  {"rt.direct", "actor ping->pong request, direct (connect)", cfg.rt_direct},
-                  {"rt.routed", "actor ping->pong request, routed via node", cfg.rt_routed}};
-      for (auto& w : rows) {
-        stats s = summarize(r[w.key]);
-        if (!s.ok) continue;
-        char ratio[48] = "";
-        if (raw.ok && std::strcmp(w.key, "rt.raw") != 0) {
-          double x = s.median / raw.median;
-          std::snprintf(ratio, sizeof ratio, "%.2fx%s", x,
-                        std::strcmp(w.key, "rt.direct") == 0
-                            ? (x <= 1.5 ? "  (goal <=1.5x: met)" : "  (goal <=1.5x: MISSED)")
-                            : "");
-        }
-        std::printf("%-6s %-46s %7ld %10.1f  [%8.1f .. %8.1f] %s\n", placement.c_str(), w.label, w.n, s.median, s.min,
-                    s.max, ratio);
-      }
-    }
-    std::printf("\n");
+    print_section({"(a)/(b) round trip, us per round trip (lower is better)",
+                   "N",
+                   {{"rt.raw", "raw C socketpair 64 B, blocking r/w (B1)", cfg.rt_raw},
+                    {"rt.direct", "actor ping->pong request, direct (connect)", cfg.rt_direct},
+                    {"rt.routed", "actor ping->pong request, routed via node", cfg.rt_routed}},
+                   "rt.direct",
+                   [](double ours, double raw, bool goal) {
+                     double x = ours / raw;
+                     return fmt("%.2fx", x) +
+                            (goal ? (x <= 1.5 ? "  (goal <=1.5x: met)" : "  (goal <=1.5x: MISSED)") : "");
+                   },
+                   [](double v) { return fmt("%.1f", v); }},
+                  cfg.placements, all);
   }
   if (cfg.throughput) {
-    std::printf("(c) one-way throughput, messages/s (higher is better)\n");
-    std::printf("%-6s %-46s %8s %9s %21s %9s\n", "place", "case", "M", "median", "[min .. max]", "vs raw");
-    for (auto& placement : cfg.placements) {
-      auto& r = all[placement];
-      stats raw = summarize(r["tp.raw_batch"]);
-      struct row {
-        const char* key;
-        const char* label;
-        long n;
-      } rows[] = {{"tp.raw_batch", "raw C 1000 x 64 B per write() (B2 batch_buf)", cfg.tp_raw_batch},
-                  {"tp.raw_write1", "raw C one write() per 64 B msg (B2 write1)", cfg.tp_raw_write1},
-                  {"tp.direct", "actor source->sink send, direct (connect)", cfg.tp_direct},
-                  {"tp.routed", "actor source->sink send, routed via node", cfg.tp_routed},
-                  {"tp.host", "node thread handle.send -> sink", cfg.tp_host}};
-      for (auto& w : rows) {
-        stats s = summarize(r[w.key]);
-        if (!s.ok) continue;
-        char ratio[48] = "";
-        if (raw.ok && std::strcmp(w.key, "tp.raw_batch") != 0) {
-          double x = 100.0 * s.median / raw.median;
-          std::snprintf(
-              ratio, sizeof ratio, "%.1f%%%s", x,
-              std::strcmp(w.key, "tp.direct") == 0 ? (x >= 25 ? "  (goal >=25%: met)" : "  (goal >=25%: MISSED)") : "");
-        }
-        std::printf("%-6s %-46s %8ld %9s  [%8s .. %8s] %s\n", placement.c_str(), w.label, w.n,
-                    human_rate(s.median).c_str(), human_rate(s.min).c_str(), human_rate(s.max).c_str(), ratio);
-      }
-    }
-    std::printf("\n");
+    print_section({"(c) one-way throughput, messages/s (higher is better)",
+                   "M",
+                   {{"tp.raw_batch", "raw C 1000 x 64 B per write() (B2 batch_buf)", cfg.tp_raw_batch},
+                    {"tp.raw_write1", "raw C one write() per 64 B msg (B2 write1)", cfg.tp_raw_write1},
+                    {"tp.direct", "actor source->sink send, direct (connect)", cfg.tp_direct},
+                    {"tp.routed", "actor source->sink send, routed via node", cfg.tp_routed},
+                    {"tp.host", "node thread handle.send -> sink", cfg.tp_host}},
+                   "tp.direct",
+                   [](double ours, double raw, bool goal) {
+                     double x = 100.0 * ours / raw;
+                     return fmt("%.1f%%", x) +
+                            (goal ? (x >= 25 ? "  (goal >=25%: met)" : "  (goal >=25%: MISSED)") : "");
+                   },
+                   human_rate},
+                  cfg.placements, all);
   }
   double wall = std::chrono::duration<double>(clk::now() - wall0).count();
   std::printf(

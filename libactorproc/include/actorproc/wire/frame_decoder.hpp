@@ -63,7 +63,6 @@ class frame_decoder {
 
   /// The oldest descriptor received and not yet claimed (invalid when none).
   unique_fd take_fd();
-  std::size_t pending_fds() const { return fds_.size(); }
 
   /// While held, frames already returned stay valid across read_from(): the
   /// buffer is replaced instead of moved, and the old one is kept until
@@ -75,7 +74,6 @@ class frame_decoder {
 
   /// Bytes received and not yet returned as frames.
   std::size_t buffered_bytes() const { return end_ - begin_; }
-  const limits& frame_limits() const { return limits_; }
 
  private:
   // Makes room for at least `bytes` after end_, compacting and growing as needed.
