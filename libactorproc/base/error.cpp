@@ -40,6 +40,12 @@ const char* to_string(errc code) {
       return "queue_empty";
     case errc::queue_closed:
       return "queue_closed";
+    case errc::cancelled:
+      return "cancelled";
+    case errc::pool_closed:
+      return "pool_closed";
+    case errc::broken:
+      return "broken";
   }
   return "unknown_error";
 }

@@ -56,6 +56,14 @@ enum class errc : uint16_t {
   queue_empty,
   /// The queue is closed: no more puts; gets fail once it has drained.
   queue_closed,
+  /// The work was cancelled before it ran (future::cancel, pool terminate).
+  cancelled,
+  /// The pool is closed or terminated and takes no more tasks (Python's
+  /// ValueError "Pool not running").
+  pool_closed,
+  /// A barrier is broken (a party timed out, died or called abort), or a pool
+  /// cannot start workers any more; every waiter fails until it is reset.
+  broken,
 };
 
 const char* to_string(errc code);
