@@ -17,16 +17,10 @@ using test_actors::table;
 
 namespace {
 
-// Waits until `done()` holds; every call of it asks the supervisor (a round
-// trip to its thread), so this loop follows the tree's own events.
+// Every call of `done()` asks the supervisor (a round trip to its thread).
 template <class F>
 bool eventually(F done) {
-  auto deadline = std::chrono::steady_clock::now() + patience;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::yield();
-  }
-  return false;
+  return test_helpers::eventually(done, patience);
 }
 
 child_spec worker(std::string id, restart_type restart = restart_type::permanent) {

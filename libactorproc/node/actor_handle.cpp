@@ -27,6 +27,11 @@ expected<wire::frame_ptr> actor_handle::call(wire::envelope_builder& out, std::c
   return link_->call(out, timeout);
 }
 
+void actor_handle::call_async(wire::envelope_builder& out,
+                              std::function<void(expected<wire::frame_ptr>)> then) const {
+  link_->call_async(out, std::move(then));
+}
+
 void actor_handle::stop(std::chrono::milliseconds grace) const { stop(exit_reason::normal(), grace); }
 
 void actor_handle::stop(exit_reason reason, std::chrono::milliseconds grace) const {

@@ -86,6 +86,31 @@ expected<wire::frame_ptr> link::call(wire::envelope_builder& builder, std::chron
   return std::move(*request->result);
 }
 
+void link::call_async(wire::envelope_builder& builder, std::function<void(expected<wire::frame_ptr>)> then) {
+  uint64_t correlation = next_correlation.fetch_add(1, std::memory_order_relaxed);
+  builder.address(id, 0, correlation);
+  auto request = std::make_shared<pending_request>();
+  request->then = std::move(then);
+  std::optional<error> down;
+  {
+    std::lock_guard lock(mutex);
+    if (state == link_state::exited) {
+      down = down_error(*this);
+    } else {
+      pending.emplace(correlation, request);
+    }
+  }
+  if (down) return request->complete(std::move(*down));
+  // Never waits: a full mailbox is an answer like any other, given at once.
+  if (auto sent = enqueue(builder.message(), std::chrono::milliseconds(0), false); !sent) {
+    {
+      std::lock_guard lock(mutex);
+      pending.erase(correlation);
+    }
+    request->complete(sent.error());
+  }
+}
+
 bool link::signal(int signo) {
   std::lock_guard lock(mutex);
   return pidfd && process::signal_process(pidfd.get(), signo);

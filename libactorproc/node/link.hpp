@@ -28,16 +28,30 @@
 namespace actorproc::detail {
 
 /// One request waiting for its answer; completed exactly once, by whoever comes first.
+/// A blocking request waits on `done`; an asynchronous one has `then`, called
+/// instead (on the reactor thread, outside every lock).
 struct pending_request {
   std::mutex mutex;
   std::condition_variable done;
   std::optional<expected<wire::frame_ptr>> result;
+  std::function<void(expected<wire::frame_ptr>)> then;
+  bool completed = false;
 
   void complete(expected<wire::frame_ptr> value) {
+    std::function<void(expected<wire::frame_ptr>)> callback;
     {
       std::lock_guard lock(mutex);
-      if (result) return;
-      result.emplace(std::move(value));
+      if (completed) return;
+      completed = true;
+      if (then) {
+        callback = std::move(then);
+      } else {
+        result.emplace(std::move(value));
+      }
+    }
+    if (callback) {
+      callback(std::move(value));
+      return;
     }
     done.notify_all();
   }
@@ -121,6 +135,9 @@ struct link {
 
   /// Sends a request and waits for its answer.
   expected<wire::frame_ptr> call(wire::envelope_builder& out, std::chrono::milliseconds timeout);
+  /// Sends a request without waiting: `then` gets the answer or the error
+  /// exactly once (see actor_handle::request_async).
+  void call_async(wire::envelope_builder& out, std::function<void(expected<wire::frame_ptr>)> then);
 
   bool signal(int signo);
   std::optional<exit_reason> exit_reason_now() const;

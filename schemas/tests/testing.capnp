@@ -54,3 +54,14 @@ struct FakeEnvelope {
     e @8 :AnyPointer;
   }
 }
+
+# Pool tasks (test_actors::pool_functions): the result is x * x, computed by a
+# worker after the optional gate (a FIFO it reads one byte from) opens.
+struct Work {
+  x @0 :Int64;
+  action @1 :Action;
+  marker @2 :Text;   # segfaultOnce: crash only if this file did not exist yet (and create it)
+  gate @3 :Text;
+  enum Action { none @0; throwException @1; segfault @2; segfaultOnce @3; }
+}
+struct WorkResult { value @0 :Int64; pid @1 :Int32; init @2 :Text; }

@@ -9,6 +9,7 @@
 
 #include <capnp/message.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -36,6 +37,12 @@ inline std::vector<int> open_fds() {
   }
   ::closedir(dir);
   return fds;
+}
+
+// A real invalid access (not raise()), on a page mapped without access.
+inline void segfault() {
+  void* page = ::mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  *static_cast<volatile int*>(page) = 1;
 }
 
 inline void write_raw(int fd, const void* data, std::size_t size) { (void)!::send(fd, data, size, MSG_NOSIGNAL); }
@@ -131,12 +138,9 @@ struct echo {
       case H::STOP_NORMALLY:
         ctx.stop();
         break;
-      case H::SEGFAULT: {
-        // A real invalid access (not raise()), on a page mapped without access.
-        void* page = ::mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        *static_cast<volatile int*>(page) = 1;
+      case H::SEGFAULT:
+        segfault();
         break;
-      }
       case H::ABORT:
         std::abort();
       case H::EXIT3:
@@ -331,6 +335,57 @@ struct broken {
   void on(testing::Echo::Reader) {}
 };
 
+// The pool's test function: Work -> WorkResult (x * x, the worker's pid, what
+// the initializer saw). The initializer throws for initargs "fail", and for
+// "fail-after <marker>" once the marker file exists (the first start creates it).
+inline std::string& initialized_with() {
+  static std::string text;
+  return text;
+}
+
+inline actorproc::pool_functions pool_functions() {
+  actorproc::pool_functions functions;
+  functions.initializer([](const std::vector<std::string>& args) {
+    if (!args.empty() && args[0] == "fail") throw std::runtime_error("initializer refused");
+    if (args.size() == 2 && args[0] == "fail-after") {
+      int fd = ::open(args[1].c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+      if (fd < 0) throw std::runtime_error("initializer refused after the first start");
+      ::close(fd);
+    }
+    for (auto& a : args) initialized_with() += a;
+  });
+  functions.add<testing::Work, testing::WorkResult>([](testing::Work::Reader in, testing::WorkResult::Builder out) {
+    if (in.hasGate()) {
+      // Blocks until the test writes a byte to the FIFO (see pool_test's gate).
+      int fd = ::open(in.getGate().cStr(), O_RDONLY | O_CLOEXEC);
+      if (fd >= 0) {
+        char byte;
+        (void)!::read(fd, &byte, 1);
+        ::close(fd);
+      }
+    }
+    using A = testing::Work::Action;
+    switch (in.getAction()) {
+      case A::NONE:
+        break;
+      case A::THROW_EXCEPTION:
+        throw std::runtime_error("task " + std::to_string(in.getX()) + " refused");
+      case A::SEGFAULT:
+        segfault();
+        break;
+      case A::SEGFAULT_ONCE: {
+        int fd = ::open(in.getMarker().cStr(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+        if (fd >= 0) segfault();
+        break;
+      }
+    }
+    out.setValue(in.getX() * in.getX());
+    out.setPid(::getpid());
+    out.setInit(initialized_with());
+  });
+  return functions;
+}
+
 inline const actorproc::entry_table& table() {
   static const actorproc::entry_table actors = [] {
     actorproc::entry_table t;
@@ -343,6 +398,7 @@ inline const actorproc::entry_table& table() {
     actorproc::add_queue(t);
     actorproc::add_lock(t);
     actorproc::add_shared(t);
+    actorproc::add_pool(t, pool_functions());
     return t;
   }();
   return actors;

@@ -16,6 +16,7 @@
 #include <actorproc/node/actor_handle.hpp>
 #include <actorproc/node/node.hpp>
 #include <actorproc/patterns/pipe.hpp>
+#include <actorproc/patterns/pool.hpp>
 #include <actorproc/patterns/lock.hpp>
 #include <actorproc/patterns/queue.hpp>
 #include <actorproc/patterns/shared.hpp>

@@ -13,8 +13,8 @@
 //   message types it accepts, and it has `on(A::Reader)` or
 //   `on(A::Reader, actorproc::context&)` for each. Dispatch is by schema type id
 //   (capnp::typeId<T>()), so no names are involved.
-// - It is constructed from `actorproc::context&` if it has such a constructor,
-//   otherwise default-constructed; an exception from the constructor fails the
+// - It is constructed from `actorproc::context&` (plus the values given to
+//   add()) if it has such a constructor, otherwise default-constructed; an exception from the constructor fails the
 //   spawn with `launch_failed`.
 // - Optionally `on_down(actor_ref who, const exit_reason&, context&)`, called
 //   for actors it monitors.
@@ -70,7 +70,9 @@ class behavior_of;
 template <class Actor, class... Ms>
 class behavior_of<Actor, handles<Ms...>> final : public behavior {
  public:
-  explicit behavior_of(context& ctx) : actor_(construct(ctx)) {}
+  /// `make()` returns the Actor (built in place: Actor need not be movable).
+  template <class Make>
+  explicit behavior_of(Make&& make) : actor_(make()) {}
 
   bool dispatch(uint64_t type_id, capnp::AnyPointer::Reader body, context& ctx) override {
     return (dispatch_one<Actor, Ms>(actor_, type_id, body, ctx) || ...);
@@ -80,13 +82,6 @@ class behavior_of<Actor, handles<Ms...>> final : public behavior {
   }
 
  private:
-  static Actor construct(context& ctx) {
-    if constexpr (std::is_constructible_v<Actor, context&>) {
-      return Actor(ctx);
-    } else {
-      return Actor();
-    }
-  }
   Actor actor_;
 };
 
@@ -94,13 +89,24 @@ class behavior_of<Actor, handles<Ms...>> final : public behavior {
 
 class entry_table {
  public:
-  template <class Actor>
-  entry_table& add(std::string name) {
+  /// Registers `Actor` under `name`. Values in `bound` (copied into the table)
+  /// are passed to its constructor after the context: Actor(ctx, bound...).
+  /// That is how a type gets configuration known in main(), such as the
+  /// functions of a pool, without globals.
+  template <class Actor, class... Bound>
+  entry_table& add(std::string name, Bound... bound) {
     static_assert(
         requires { typename Actor::handles; },
         "an actor type declares the messages it accepts: using handles = actorproc::handles<...>;");
-    entries_[std::move(name)] = [](context& ctx) -> std::unique_ptr<detail::behavior> {
-      return std::make_unique<detail::behavior_of<Actor, typename Actor::handles>>(ctx);
+    entries_[std::move(name)] = [bound...](context& ctx) -> std::unique_ptr<detail::behavior> {
+      return std::make_unique<detail::behavior_of<Actor, typename Actor::handles>>([&]() -> Actor {
+        if constexpr (std::is_constructible_v<Actor, context&, const Bound&...>) {
+          return Actor(ctx, bound...);
+        } else {
+          static_assert(sizeof...(Bound) == 0, "Actor has no constructor Actor(context&, bound...)");
+          return Actor();
+        }
+      });
     };
     return *this;
   }

@@ -84,6 +84,22 @@ class actor_handle {
     return message<R>::from(std::move(*answer));
   }
 
+  /// request() without waiting: `then` is called exactly once with the answer
+  /// or the error (actor_down as soon as the actor dies, mailbox_full at once
+  /// if its mailbox is full: this never blocks). There is no timeout: the
+  /// caller decides when to stop caring. `then` runs on the node's reactor
+  /// thread (or on this thread when the request fails at once): keep it short
+  /// and never block in it.
+  template <class M, class R, class Fill = no_fields>
+  void request_async(Fill&& fill, std::function<void(expected<message<R>>)> then) const {
+    wire::envelope_builder out;
+    fill(out.init_user<M>());
+    call_async(out, [then = std::move(then)](expected<wire::frame_ptr> answer) {
+      if (!answer) return then(answer.error());
+      then(message<R>::from(std::move(*answer)));
+    });
+  }
+
   /// Graceful stop with reason normal: stop message, SIGTERM after `grace`, SIGKILL after `grace` more.
   void stop(std::chrono::milliseconds grace = default_timeout) const;
   /// The same ladder, with the reason the actor should report (e.g. shutdown).
@@ -114,6 +130,7 @@ class actor_handle {
   /// Sends an envelope built elsewhere (already addressed to this actor).
   expected<void> post_message(capnp::MessageBuilder& message, std::chrono::milliseconds timeout) const;
   expected<wire::frame_ptr> call(wire::envelope_builder& out, std::chrono::milliseconds timeout) const;
+  void call_async(wire::envelope_builder& out, std::function<void(expected<wire::frame_ptr>)> then) const;
 
   std::shared_ptr<detail::link> link_;
 };

@@ -1,0 +1,202 @@
+#pragma once
+// future<V>: the outcome of work done elsewhere (a pool task), resolved exactly
+// once, like concurrent.futures.Future and multiprocessing's AsyncResult.
+//
+//   auto f = pool.submit<Work, WorkResult>(fill);   // future<pool_result<WorkResult>>
+//   f.wait(1s);                     // true once resolved
+//   auto r = f.get(5s);             // expected<V>: the value, the task's error, or timeout
+//   f.on_done([](const expected<V>& r) { ... });
+//   for (auto done = as_completed(futures); done.remaining() > 0;) auto f = done.next(5s);
+//
+// Semantics:
+// - A future resolves exactly once: with a value or with an error (the task's
+//   own failure, actor_down with the worker's exit reason, cancelled...). The
+//   first resolution wins; later attempts are ignored.
+// - get(timeout) never hangs: it fails with `timeout` if the future is still
+//   pending when the timeout passes, and the future stays usable. get() may be
+//   called again and from several threads; each call copies the value.
+// - cancel() succeeds only while the work has not started (Python's rule); the
+//   future then fails with `cancelled`. It returns true if the future is
+//   cancelled, false if the work has started or finished.
+// - on_done callbacks run once, in registration order: at once on the calling
+//   thread if the future is already resolved, otherwise on the thread that
+//   resolves it (a pool's dispatcher thread). Keep them short; they may submit
+//   more work but must not wait for it.
+
+#include <actorproc/base/expected.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+namespace actorproc {
+
+namespace detail {
+
+template <class V>
+struct future_state {
+  using callback = std::function<void(const expected<V>&)>;
+
+  std::mutex mutex;
+  std::condition_variable resolved;
+  std::optional<expected<V>> outcome;  // set once, then never modified
+  std::vector<callback> callbacks;
+  /// The producer's: drops the work if it has not started; true if it did.
+  std::function<bool()> cancel_work;
+
+  /// Resolves once; false (and no effect) if already resolved.
+  bool resolve(expected<V> value) {
+    std::vector<callback> run;
+    {
+      std::lock_guard lock(mutex);
+      if (outcome) return false;
+      outcome.emplace(std::move(value));
+      run.swap(callbacks);
+      cancel_work = nullptr;
+    }
+    resolved.notify_all();
+    for (auto& fn : run) fn(*outcome);
+    return true;
+  }
+};
+
+}  // namespace detail
+
+template <class V>
+class future {
+ public:
+  future() = default;
+  explicit future(std::shared_ptr<detail::future_state<V>> state) : state_(std::move(state)) {}
+
+  bool valid() const { return state_ != nullptr; }
+
+  /// True once resolved (with a value or an error).
+  bool ready() const {
+    std::lock_guard lock(state_->mutex);
+    return state_->outcome.has_value();
+  }
+  /// True once resolved with a value.
+  bool successful() const {
+    std::lock_guard lock(state_->mutex);
+    return state_->outcome && state_->outcome->has_value();
+  }
+  /// Waits up to `timeout`; true once resolved.
+  bool wait(std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(state_->mutex);
+    return state_->resolved.wait_for(lock, timeout, [&] { return state_->outcome.has_value(); });
+  }
+  /// The outcome, waiting up to `timeout`; fails with timeout if still pending.
+  expected<V> get(std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(state_->mutex);
+    if (!state_->resolved.wait_for(lock, timeout, [&] { return state_->outcome.has_value(); })) {
+      return error(errc::timeout, "the result was not ready within " + std::to_string(timeout.count()) + " ms");
+    }
+    return *state_->outcome;
+  }
+
+  /// Cancels the work if it has not started; true if the future is cancelled.
+  bool cancel() const {
+    std::function<bool()> cancel_work;
+    {
+      std::lock_guard lock(state_->mutex);
+      if (state_->outcome) return is_cancelled_locked();
+      cancel_work = state_->cancel_work;
+    }
+    if (!cancel_work || !cancel_work()) return cancelled();
+    state_->resolve(error(errc::cancelled, "cancelled before it started"));
+    return cancelled();
+  }
+  bool cancelled() const {
+    std::lock_guard lock(state_->mutex);
+    return is_cancelled_locked();
+  }
+
+  /// Calls `fn` with the outcome once resolved (at once if it is).
+  void on_done(std::function<void(const expected<V>&)> fn) const {
+    {
+      std::lock_guard lock(state_->mutex);
+      if (!state_->outcome) {
+        state_->callbacks.push_back(std::move(fn));
+        return;
+      }
+    }
+    fn(*state_->outcome);
+  }
+
+  const std::shared_ptr<detail::future_state<V>>& state() const { return state_; }
+
+ private:
+  bool is_cancelled_locked() const {
+    return state_->outcome && !state_->outcome->has_value() && state_->outcome->error().code == errc::cancelled;
+  }
+  std::shared_ptr<detail::future_state<V>> state_;
+};
+
+namespace detail {
+
+/// A future resolved with convert(outcome of `source`); cancelling it cancels `source`.
+template <class V, class U, class Convert>
+future<V> chain(const future<U>& source, Convert convert) {
+  auto target = std::make_shared<future_state<V>>();
+  target->cancel_work = [source] { return source.cancel(); };
+  source.on_done(
+      [target, convert = std::move(convert)](const expected<U>& outcome) { target->resolve(convert(outcome)); });
+  return future<V>(target);
+}
+
+}  // namespace detail
+
+/// Futures in the order they resolve (concurrent.futures.as_completed).
+template <class V>
+class completion_order {
+ public:
+  explicit completion_order(std::vector<future<V>> futures)
+      : futures_(std::move(futures)), done_(std::make_shared<done_queue>()) {
+    for (std::size_t i = 0; i < futures_.size(); ++i) {
+      futures_[i].on_done([done = done_, i](const expected<V>&) {
+        {
+          std::lock_guard lock(done->mutex);
+          done->order.push_back(i);
+        }
+        done->changed.notify_all();
+      });
+    }
+  }
+
+  /// The next future to resolve, waiting up to `timeout` (timeout error);
+  /// end_of_stream once every future has been given.
+  expected<future<V>> next(std::chrono::milliseconds timeout) {
+    if (given_ == futures_.size()) return error(errc::end_of_stream, "every future has been given");
+    std::unique_lock lock(done_->mutex);
+    if (!done_->changed.wait_for(lock, timeout, [&] { return !done_->order.empty(); })) {
+      return error(errc::timeout, "no future resolved within " + std::to_string(timeout.count()) + " ms");
+    }
+    std::size_t index = done_->order.front();
+    done_->order.pop_front();
+    ++given_;
+    return futures_[index];
+  }
+  std::size_t remaining() const { return futures_.size() - given_; }
+
+ private:
+  struct done_queue {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::deque<std::size_t> order;
+  };
+  std::vector<future<V>> futures_;
+  std::shared_ptr<done_queue> done_;
+  std::size_t given_ = 0;
+};
+
+template <class V>
+completion_order<V> as_completed(std::vector<future<V>> futures) {
+  return completion_order<V>(std::move(futures));
+}
+
+}  // namespace actorproc
