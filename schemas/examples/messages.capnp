@@ -18,3 +18,15 @@ struct Done { rounds @0 :UInt64; nanos @1 :UInt64; }
 struct Item { seq @0 :UInt64; value @1 :Int64; transform @2 :UInt64; sink @3 :UInt64; }
 struct Ack { delivered @0 :Bool; received @1 :UInt64; sum @2 :Int64; }
 struct Url { url @0 :Text; }
+
+# examples/pool.cpp, pool_callbacks.cpp: a task that works for `millis`, and
+# what it reports back.
+struct Task { name @0 :Text; millis @1 :UInt32; fail @2 :Bool; }
+struct TaskDone { name @0 :Text; pid @1 :Int32; }
+
+# examples/file_copy.cpp: copy one file.
+struct CopyFile { from @0 :Text; to @1 :Text; }
+struct Copied { bytes @0 :UInt64; pid @1 :Int32; }
+
+# examples/crawler.cpp: a fetched page and the links found in it.
+struct Page { url @0 :Text; links @1 :List(Text); bytes @2 :UInt64; pid @3 :Int32; }
