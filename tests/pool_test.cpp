@@ -482,3 +482,25 @@ BOOST_AUTO_TEST_CASE(killing_workers_under_load_loses_nothing_and_resolves_once)
   BOOST_TEST((results.next(patience).error().code == errc::end_of_stream));
   BOOST_TEST(p.stats().workers_lost >= static_cast<uint64_t>(kills));
 }
+
+// A pool that outlives its node is terminated by the node's shutdown, not left
+// talking to a node that is gone.
+BOOST_AUTO_TEST_CASE(destroying_the_node_first_terminates_the_pool) {
+  std::optional<pool> p;
+  std::optional<pool_future<WorkResult>> queued;
+  scratch s;
+  gate g(s);
+  std::vector<pid_t> pids;
+  {
+    node n{table()};
+    p.emplace(pool::start(n, {.processes = 1}).value());
+    for (auto& w : p->workers()) pids.push_back(w.pid());
+    auto running = p->submit<Work, WorkResult>(gated(g, 1));
+    queued = p->submit<Work, WorkResult>(square(2));
+  }
+  auto r = queued->get(patience);
+  BOOST_REQUIRE(!r);
+  BOOST_TEST((r.error().code == errc::cancelled));
+  for (pid_t pid : pids) BOOST_TEST(test_helpers::process_state(pid) == 0);
+  p.reset();  // nothing left to do, and nothing to crash on
+}
