@@ -17,18 +17,6 @@ using test_actors::table;
 
 namespace {
 
-// Waits until `done()` holds; every call of it asks the supervisor (a round
-// trip to its thread), so this loop follows the tree's own events.
-template <class F>
-bool eventually(F done) {
-  auto deadline = std::chrono::steady_clock::now() + patience;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::yield();
-  }
-  return false;
-}
-
 child_spec worker(std::string id, restart_type restart = restart_type::permanent) {
   return {.id = std::move(id), .actor_type = "echo", .restart = restart};
 }

@@ -45,17 +45,6 @@ std::future<outcome> start(const actor_handle& worker, Op op, const actor_handle
   return std::async(std::launch::async, [=] { return perform(worker, op, target, a); });
 }
 
-// Waits (bounded) until `holds` is true, asking again each time.
-template <class Pred>
-bool eventually(Pred holds) {
-  auto deadline = std::chrono::steady_clock::now() + patience;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (holds()) return true;
-    std::this_thread::yield();
-  }
-  return false;
-}
-
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // How many wait in the actor behind `c` (SIZE_MAX if it cannot say).
@@ -67,6 +56,21 @@ std::size_t waiting(Client& c) {
 std::size_t waiting(barrier_client<actor_handle>& c) {
   auto n = c.n_waiting();
   return n ? *n : SIZE_MAX;
+}
+
+// Waits (bounded) until exactly `n` wait in the actor behind `c`.
+template <class Client>
+bool waits(Client& c, std::size_t n) {
+  return eventually([&] { return waiting(c) == n; });
+}
+
+// start(), then waits until the op is the `nth` waiting in the actor behind `c`.
+template <class Client>
+std::future<outcome> start_queued(const actor_handle& worker, Op op, const actor_handle& target, Client& c,
+                                  std::size_t nth, op_args a = {}) {
+  auto f = start(worker, op, target, a);
+  BOOST_REQUIRE(waits(c, nth));
+  return f;
 }
 
 }  // namespace
@@ -104,10 +108,8 @@ BOOST_AUTO_TEST_CASE(a_release_serves_the_waiting_acquires_in_arrival_order) {
   semaphore_client<actor_handle> sem(s);
   auto first = n.spawn("syncer").value();
   auto second = n.spawn("syncer").value();
-  auto first_got = start(first, Op::SEM_ACQUIRE, s);
-  BOOST_REQUIRE(eventually([&] { return waiting(sem) == 1; }));
-  auto second_got = start(second, Op::SEM_ACQUIRE, s);
-  BOOST_REQUIRE(eventually([&] { return waiting(sem) == 2; }));
+  auto first_got = start_queued(first, Op::SEM_ACQUIRE, s, sem, 1);
+  auto second_got = start_queued(second, Op::SEM_ACQUIRE, s, sem, 2);
 
   BOOST_REQUIRE(sem.release());
   BOOST_TEST(first_got.get().text == "ok");
@@ -142,10 +144,8 @@ BOOST_AUTO_TEST_CASE(a_holder_that_dies_returns_its_permits_to_the_next_waiter) 
   auto doomed = n.spawn("syncer").value();
   auto next = n.spawn("syncer").value();
   // The doomed actor takes the permit, then waits for a second one.
-  auto doomed_got = start(doomed, Op::SEM_ACQUIRE, s, {.times = 2});
-  BOOST_REQUIRE(eventually([&] { return waiting(sem) == 1; }));
-  auto next_got = start(next, Op::SEM_ACQUIRE, s);
-  BOOST_REQUIRE(eventually([&] { return waiting(sem) == 2; }));
+  auto doomed_got = start_queued(doomed, Op::SEM_ACQUIRE, s, sem, 1, {.times = 2});
+  auto next_got = start_queued(next, Op::SEM_ACQUIRE, s, sem, 2);
 
   doomed.kill();
   BOOST_TEST(next_got.get().text == "ok");  // long before its 20 s: the dead holder's permit came back
@@ -161,10 +161,9 @@ BOOST_AUTO_TEST_CASE(a_semaphore_used_as_a_signal_keeps_the_permits_of_the_dead)
   auto s = start_semaphore(n, {.value = 1, .return_on_death = false}).value();
   semaphore_client<actor_handle> sem(s);
   auto doomed = n.spawn("syncer").value();
-  auto doomed_got = start(doomed, Op::SEM_ACQUIRE, s, {.times = 2});
-  BOOST_REQUIRE(eventually([&] { return waiting(sem) == 1; }));
+  auto doomed_got = start_queued(doomed, Op::SEM_ACQUIRE, s, sem, 1, {.times = 2});
   doomed.kill();
-  BOOST_REQUIRE(eventually([&] { return waiting(sem) == 0; }));  // the semaphore has seen the death
+  BOOST_REQUIRE(waits(sem, 0));  // the semaphore has seen the death
   BOOST_TEST(sem.status()->value == 0u);
   BOOST_TEST(contains(doomed_got.get().text, "actor_down"));
 }
@@ -195,13 +194,13 @@ BOOST_AUTO_TEST_CASE(one_set_releases_every_waiting_actor_even_if_cleared_at_onc
   node n{table()};
   auto e = start_event(n).value();
   event_client<actor_handle> ev(e);
-  std::vector<std::future<outcome>> waits;
-  for (int i = 0; i < 3; ++i) waits.push_back(start(n.spawn("syncer").value(), Op::EVENT_WAIT, e));
-  BOOST_REQUIRE(eventually([&] { return waiting(ev) == 3; }));
+  std::vector<std::future<outcome>> waiters;
+  for (int i = 0; i < 3; ++i) waiters.push_back(start(n.spawn("syncer").value(), Op::EVENT_WAIT, e));
+  BOOST_REQUIRE(waits(ev, 3));
   BOOST_REQUIRE(ev.set());
   BOOST_TEST(waiting(ev) == 0u);  // all answered by the set itself
   BOOST_REQUIRE(ev.clear());      // so a clear at once does not take it back, as in Python
-  for (auto& w : waits) BOOST_TEST(w.get().text == "true");
+  for (auto& w : waiters) BOOST_TEST(w.get().text == "true");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -258,8 +257,7 @@ BOOST_AUTO_TEST_CASE(notify_wakes_a_waiter_which_answers_only_once_it_holds_the_
   auto c = start_condition(n).value();
   condition_client<actor_handle> cond(c);
   auto waiter = n.spawn("syncer").value();
-  auto woke = start(waiter, Op::COND_WAIT, c);
-  BOOST_REQUIRE(eventually([&] { return waiting(cond) == 1; }));
+  auto woke = start_queued(waiter, Op::COND_WAIT, c, cond, 1);
   BOOST_TEST(!cond.status()->held);  // the waiter released the lock to wait
 
   BOOST_REQUIRE(cond.acquire(patience));
@@ -278,7 +276,7 @@ BOOST_AUTO_TEST_CASE(notify_n_wakes_the_oldest_waits_and_notify_all_the_rest) {
   std::vector<std::future<outcome>> woke;
   for (std::size_t i = 0; i < 3; ++i) {
     woke.push_back(start(n.spawn("syncer").value(), Op::COND_WAIT, c));
-    BOOST_REQUIRE(eventually([&] { return waiting(cond) == i + 1; }));
+    BOOST_REQUIRE(waits(cond, i + 1));
   }
   BOOST_REQUIRE(cond.acquire(patience));
   BOOST_TEST(cond.notify(1).value() == 1u);
@@ -300,8 +298,7 @@ BOOST_AUTO_TEST_CASE(a_holder_that_dies_releases_the_lock_and_the_next_holder_is
   condition_client<actor_handle> cond(c);
   auto waiter = n.spawn("syncer").value();
   auto doomed = n.spawn("syncer").value();
-  auto woke = start(waiter, Op::COND_WAIT, c);
-  BOOST_REQUIRE(eventually([&] { return waiting(cond) == 1; }));
+  auto woke = start_queued(waiter, Op::COND_WAIT, c, cond, 1);
   // The doomed actor notifies and keeps the lock: the woken waiter waits for it.
   auto notified = perform(doomed, Op::COND_NOTIFY, c);
   BOOST_TEST(notified.text == "ok");
@@ -316,8 +313,7 @@ BOOST_AUTO_TEST_CASE(a_wait_that_cannot_hold_the_lock_again_fails_with_timeout_w
   auto c = start_condition(n).value();
   condition_client<actor_handle> cond(c);
   auto waiter = n.spawn("syncer").value();
-  auto woke = start(waiter, Op::COND_WAIT, c, {.reacquire = 100ms});
-  BOOST_REQUIRE(eventually([&] { return waiting(cond) == 1; }));
+  auto woke = start_queued(waiter, Op::COND_WAIT, c, cond, 1, {.reacquire = 100ms});
   BOOST_REQUIRE(cond.acquire(patience));
   BOOST_TEST(cond.notify().value() == 1u);
   auto failed = woke.get().text;  // the node keeps the lock past the waiter's 100 ms
@@ -358,8 +354,7 @@ BOOST_AUTO_TEST_CASE(the_first_to_arrive_gets_0_and_the_last_parties_minus_1) {
   node n{table()};
   auto b = start_barrier(n, {.parties = 2}).value();
   barrier_client<actor_handle> bar(b);
-  auto first = start(n.spawn("syncer").value(), Op::BARRIER_WAIT, b);
-  BOOST_REQUIRE(eventually([&] { return waiting(bar) == 1; }));
+  auto first = start_queued(n.spawn("syncer").value(), Op::BARRIER_WAIT, b, bar, 1);
   BOOST_TEST(bar.wait(patience).value() == 1u);
   BOOST_TEST(first.get().number == 0u);
   barrier_client<actor_handle> alone(start_barrier(n, {.parties = 1}).value());
@@ -370,8 +365,7 @@ BOOST_AUTO_TEST_CASE(a_wait_that_times_out_breaks_the_barrier_until_reset) {
   node n{table()};
   auto b = start_barrier(n, {.parties = 3}).value();
   barrier_client<actor_handle> bar(b);
-  auto other = start(n.spawn("syncer").value(), Op::BARRIER_WAIT, b);
-  BOOST_REQUIRE(eventually([&] { return waiting(bar) == 1; }));
+  auto other = start_queued(n.spawn("syncer").value(), Op::BARRIER_WAIT, b, bar, 1);
   auto late = bar.wait(50ms);
   BOOST_REQUIRE(!late);
   BOOST_TEST((late.error().code == errc::broken));
@@ -405,15 +399,13 @@ BOOST_AUTO_TEST_CASE(abort_and_reset_fail_the_waiters_with_broken) {
   barrier_client<actor_handle> bar(b);
   auto worker = n.spawn("syncer").value();
 
-  auto aborted = start(worker, Op::BARRIER_WAIT, b);
-  BOOST_REQUIRE(eventually([&] { return waiting(bar) == 1; }));
+  auto aborted = start_queued(worker, Op::BARRIER_WAIT, b, bar, 1);
   BOOST_REQUIRE(bar.abort());
   BOOST_TEST(contains(aborted.get().text, "abort"));
   BOOST_TEST(bar.broken().value());
   BOOST_REQUIRE(bar.reset());
 
-  auto reset = start(worker, Op::BARRIER_WAIT, b);
-  BOOST_REQUIRE(eventually([&] { return waiting(bar) == 1; }));
+  auto reset = start_queued(worker, Op::BARRIER_WAIT, b, bar, 1);
   BOOST_REQUIRE(bar.reset());  // as in Python: the waiters fail, the barrier is not left broken
   BOOST_TEST(contains(reset.get().text, "broken"));
   BOOST_TEST(!bar.broken().value());
@@ -426,10 +418,8 @@ BOOST_AUTO_TEST_CASE(a_party_that_dies_while_waiting_breaks_the_barrier) {
   barrier_client<actor_handle> bar(b);
   auto doomed = n.spawn("syncer").value();
   auto survivor = n.spawn("syncer").value();
-  auto doomed_wait = start(doomed, Op::BARRIER_WAIT, b);
-  BOOST_REQUIRE(eventually([&] { return waiting(bar) == 1; }));
-  auto survivor_wait = start(survivor, Op::BARRIER_WAIT, b);
-  BOOST_REQUIRE(eventually([&] { return waiting(bar) == 2; }));
+  auto doomed_wait = start_queued(doomed, Op::BARRIER_WAIT, b, bar, 1);
+  auto survivor_wait = start_queued(survivor, Op::BARRIER_WAIT, b, bar, 2);
   doomed.kill();
   auto told = survivor_wait.get().text;  // long before its 20 s: Python's would hang
   BOOST_TEST(contains(told, "broken"));

@@ -144,20 +144,14 @@ class lock_client {
   expected<lock_grant> try_acquire() { return ask(false, std::chrono::milliseconds(0)); }
   /// Only the holder may release; anyone else fails with invalid_argument.
   expected<void> release() {
-    return detail::ok(
-        caller_.template request<schema::LockRelease, schema::LockReleased>(no_fields{}, default_timeout));
+    return detail::ok(detail::simple_request<schema::LockRelease, schema::LockReleased>(caller_));
   }
 
  private:
   expected<lock_grant> ask(bool block, std::chrono::milliseconds timeout) {
-    auto g = caller_.template request<schema::LockAcquire, schema::LockGrant>(
-        [&](schema::LockAcquire::Builder b) {
-          b.setBlock(block);
-          b.setTimeoutMillis(detail::timeout_millis(timeout));
-        },
-        timeout + detail::answer_margin);
-    if (!g) return g.error();
-    return detail::grant_of(*g);
+    return detail::then(detail::timed_request<schema::LockAcquire, schema::LockGrant>(
+                            caller_, timeout, [&](schema::LockAcquire::Builder b) { b.setBlock(block); }),
+                        [](auto& g) { return detail::grant_of(g); });
   }
 
  protected:

@@ -158,6 +158,32 @@ expected<void> ok(expected<message<R>> r) {
   if (!r) return r.error();
   return {};
 }
+
+/// The answer `r` as read by `read`, or its error.
+template <class R, class Read>
+auto then(expected<message<R>> r, Read read) -> expected<decltype(read(*r))> {
+  if (!r) return r.error();
+  return read(*r);
+}
+
+/// A request without fields, with the default timeout.
+template <class M, class R, class Caller>
+expected<message<R>> simple_request(const Caller& caller) {
+  return caller.template request<M, R>(no_fields{}, default_timeout);
+}
+
+/// A blocking request, which the actor answers itself once `timeout` passes (M
+/// has a timeoutMillis field): it waits answer_margin longer, plus `extra`.
+template <class M, class R, class Caller, class Fill = no_fields>
+expected<message<R>> timed_request(const Caller& caller, std::chrono::milliseconds timeout, Fill&& fill = {},
+                                   std::chrono::milliseconds extra = std::chrono::milliseconds(0)) {
+  return caller.template request<M, R>(
+      [&](typename M::Builder b) {
+        b.setTimeoutMillis(timeout_millis(timeout));
+        fill(b);
+      },
+      timeout + extra + answer_margin);
+}
 }  // namespace detail
 
 /// The queue's operations for any Caller with request<M, R>(fill, timeout):
@@ -208,23 +234,17 @@ class queue_client {
  private:
   template <class T, class Fill>
   expected<void> put_item(Fill& fill, bool block, std::chrono::milliseconds timeout) {
-    return detail::ok(caller_.template request<schema::QueuePut, schema::QueueOk>(
-        [&](schema::QueuePut::Builder b) {
+    return detail::ok(
+        detail::timed_request<schema::QueuePut, schema::QueueOk>(caller_, timeout, [&](schema::QueuePut::Builder b) {
           b.setItemType(capnp::typeId<T>());
           b.setBlock(block);
-          b.setTimeoutMillis(detail::timeout_millis(timeout));
           fill(b.getItem().template initAs<T>());
-        },
-        timeout + detail::answer_margin));
+        }));
   }
   template <class T>
   expected<queue_item<T>> get_item(bool block, std::chrono::milliseconds timeout) {
-    auto m = caller_.template request<schema::QueueGet, schema::QueueItem>(
-        [&](schema::QueueGet::Builder b) {
-          b.setBlock(block);
-          b.setTimeoutMillis(detail::timeout_millis(timeout));
-        },
-        timeout + detail::answer_margin);
+    auto m = detail::timed_request<schema::QueueGet, schema::QueueItem>(
+        caller_, timeout, [&](schema::QueueGet::Builder b) { b.setBlock(block); });
     if (!m) return m.error();
     if (m->getItemType() != capnp::typeId<T>())
       return error(errc::type_mismatch, "the queue's item is of another type");

@@ -148,21 +148,17 @@ class semaphore_client {
         [&](schema::SemaphoreRelease::Builder b) { b.setN(n); }, default_timeout));
   }
   expected<semaphore_status> status() {
-    auto s = caller_.template request<schema::SemaphoreStat, schema::SemaphoreStatus>(no_fields{}, default_timeout);
-    if (!s) return s.error();
-    return semaphore_status{s->getValue(), s->getInitial(), s->getBounded(), s->getWaiting()};
+    return detail::then(detail::simple_request<schema::SemaphoreStat, schema::SemaphoreStatus>(caller_),
+                        [](auto& s) -> semaphore_status {
+                          return {s.getValue(), s.getInitial(), s.getBounded(), s.getWaiting()};
+                        });
   }
 
  private:
   expected<bool> ask(bool block, std::chrono::milliseconds timeout) {
-    auto g = caller_.template request<schema::SemaphoreAcquire, schema::SemaphoreGrant>(
-        [&](schema::SemaphoreAcquire::Builder b) {
-          b.setBlock(block);
-          b.setTimeoutMillis(detail::timeout_millis(timeout));
-        },
-        timeout + detail::answer_margin);
-    if (!g) return g.error();
-    return g->getGranted();
+    return detail::then(detail::timed_request<schema::SemaphoreAcquire, schema::SemaphoreGrant>(
+                            caller_, timeout, [&](schema::SemaphoreAcquire::Builder b) { b.setBlock(block); }),
+                        [](auto& g) { return g.getGranted(); });
   }
   Caller caller_;
 };
@@ -204,32 +200,27 @@ template <class Caller>
 class event_client {
  public:
   explicit event_client(Caller caller) : caller_(std::move(caller)) {}
-  expected<void> set() {
-    return detail::ok(caller_.template request<schema::EventSet, schema::SyncOk>(no_fields{}, default_timeout));
-  }
-  expected<void> clear() {
-    return detail::ok(caller_.template request<schema::EventClear, schema::SyncOk>(no_fields{}, default_timeout));
-  }
+  expected<void> set() { return detail::ok(detail::simple_request<schema::EventSet, schema::SyncOk>(caller_)); }
+  expected<void> clear() { return detail::ok(detail::simple_request<schema::EventClear, schema::SyncOk>(caller_)); }
   expected<bool> is_set() {
-    auto s = status();
-    if (!s) return s.error();
-    return s->is_set;
+    return detail::then(state<schema::EventStat>(), [](auto& s) { return s.getIsSet(); });
   }
   /// True once the event is set; false when `timeout` passes first.
   expected<bool> wait(std::chrono::milliseconds timeout = default_timeout) {
-    auto s = caller_.template request<schema::EventWait, schema::EventState>(
-        [&](schema::EventWait::Builder b) { b.setTimeoutMillis(detail::timeout_millis(timeout)); },
-        timeout + detail::answer_margin);
-    if (!s) return s.error();
-    return s->getIsSet();
+    return detail::then(detail::timed_request<schema::EventWait, schema::EventState>(caller_, timeout),
+                        [](auto& s) { return s.getIsSet(); });
   }
   expected<event_status> status() {
-    auto s = caller_.template request<schema::EventStat, schema::EventState>(no_fields{}, default_timeout);
-    if (!s) return s.error();
-    return event_status{s->getIsSet(), s->getWaiting()};
+    return detail::then(state<schema::EventStat>(), [](auto& s) -> event_status {
+      return {s.getIsSet(), s.getWaiting()};
+    });
   }
 
  private:
+  template <class M>
+  expected<message<schema::EventState>> state() {
+    return detail::simple_request<M, schema::EventState>(caller_);
+  }
   Caller caller_;
 };
 
@@ -290,35 +281,34 @@ class condition_client : public lock_client<Caller> {
   /// lock, past that).
   expected<condition_wakeup> wait(std::chrono::milliseconds timeout = default_timeout,
                                   std::chrono::milliseconds reacquire = default_timeout) {
-    auto g = this->caller_.template request<schema::ConditionWait, schema::LockGrant>(
-        [&](schema::ConditionWait::Builder b) {
-          b.setTimeoutMillis(detail::timeout_millis(timeout));
-          b.setReacquireMillis(detail::timeout_millis(reacquire));
-        },
-        timeout + reacquire + detail::answer_margin);
-    if (!g) return g.error();
-    return condition_wakeup{g->getNotified(), detail::grant_of(*g)};
+    return detail::then(
+        detail::timed_request<schema::ConditionWait, schema::LockGrant>(
+            this->caller_, timeout,
+            [&](schema::ConditionWait::Builder b) { b.setReacquireMillis(detail::timeout_millis(reacquire)); },
+            reacquire),
+        [](auto& g) {
+          return condition_wakeup{g.getNotified(), detail::grant_of(g)};
+        });
   }
   /// Wakes the `n` oldest waits; answers how many were woken.
   expected<std::size_t> notify(uint32_t n = 1) { return wake(n, false); }
   expected<std::size_t> notify_all() { return wake(0, true); }
   expected<condition_status> status() {
-    auto s =
-        this->caller_.template request<schema::ConditionStat, schema::ConditionStatus>(no_fields{}, default_timeout);
-    if (!s) return s.error();
-    return condition_status{s->getWaiting(), s->getHeld()};
+    return detail::then(detail::simple_request<schema::ConditionStat, schema::ConditionStatus>(this->caller_),
+                        [](auto& s) -> condition_status {
+                          return {s.getWaiting(), s.getHeld()};
+                        });
   }
 
  private:
   expected<std::size_t> wake(uint32_t n, bool all) {
-    auto r = this->caller_.template request<schema::ConditionNotify, schema::ConditionNotified>(
-        [&](schema::ConditionNotify::Builder b) {
-          b.setN(n);
-          b.setAll(all);
-        },
-        default_timeout);
-    if (!r) return r.error();
-    return static_cast<std::size_t>(r->getWoken());
+    return detail::then(this->caller_.template request<schema::ConditionNotify, schema::ConditionNotified>(
+                            [&](schema::ConditionNotify::Builder b) {
+                              b.setN(n);
+                              b.setAll(all);
+                            },
+                            default_timeout),
+                        [](auto& r) -> std::size_t { return r.getWoken(); });
   }
 };
 
@@ -383,23 +373,16 @@ class barrier_client {
   }
   /// Waits up to `timeout`, then breaks the barrier and fails with broken.
   expected<std::size_t> wait(std::chrono::milliseconds timeout) {
-    auto r = caller_.template request<schema::BarrierWait, schema::BarrierPassed>(
-        [&](schema::BarrierWait::Builder b) { b.setTimeoutMillis(detail::timeout_millis(timeout)); },
-        timeout + detail::answer_margin);
-    if (!r) return r.error();
-    return static_cast<std::size_t>(r->getIndex());
+    return detail::then(detail::timed_request<schema::BarrierWait, schema::BarrierPassed>(caller_, timeout),
+                        [](auto& r) -> std::size_t { return r.getIndex(); });
   }
-  expected<void> abort() {
-    return detail::ok(caller_.template request<schema::BarrierAbort, schema::SyncOk>(no_fields{}, default_timeout));
-  }
-  expected<void> reset() {
-    return detail::ok(caller_.template request<schema::BarrierReset, schema::SyncOk>(no_fields{}, default_timeout));
-  }
+  expected<void> abort() { return detail::ok(detail::simple_request<schema::BarrierAbort, schema::SyncOk>(caller_)); }
+  expected<void> reset() { return detail::ok(detail::simple_request<schema::BarrierReset, schema::SyncOk>(caller_)); }
   expected<barrier_status> status() {
-    auto s = caller_.template request<schema::BarrierStat, schema::BarrierStatus>(no_fields{}, default_timeout);
-    if (!s) return s.error();
-    return barrier_status{s->getParties(), s->getWaiting(), s->getBroken(),
-                          std::chrono::milliseconds(s->getTimeoutMillis())};
+    return detail::then(
+        detail::simple_request<schema::BarrierStat, schema::BarrierStatus>(caller_), [](auto& s) -> barrier_status {
+          return {s.getParties(), s.getWaiting(), s.getBroken(), std::chrono::milliseconds(s.getTimeoutMillis())};
+        });
   }
   expected<std::size_t> parties() { return field(&barrier_status::parties); }
   expected<std::size_t> n_waiting() { return field(&barrier_status::n_waiting); }
@@ -487,9 +470,7 @@ class value_client {
   explicit value_client(Caller caller) : caller_(std::move(caller)) {}
   expected<T> get() { return value_of(ask<schema::ValueGet>(no_fields{})); }
   expected<void> set(T v) {
-    auto r = value_of(ask<schema::ValueSet>([&](auto b) { detail::put_scalar(b.initValue(), v); }));
-    if (!r) return r.error();
-    return {};
+    return detail::ok(ask<schema::ValueSet>([&](auto b) { detail::put_scalar(b.initValue(), v); }));
   }
   /// Adds `delta` atomically; answers the new value.
   expected<T> add(T delta) {
@@ -497,12 +478,11 @@ class value_client {
   }
   /// Sets `desired` if the value is `expected` (compared exactly); answers whether it did.
   expected<bool> compare_and_set(T expect, T desired) {
-    auto r = ask<schema::ValueCompareAndSet>([&](auto b) {
-      detail::put_scalar(b.initExpected(), expect);
-      detail::put_scalar(b.initDesired(), desired);
-    });
-    if (!r) return r.error();
-    return r->getSwapped();
+    return detail::then(ask<schema::ValueCompareAndSet>([&](auto b) {
+                          detail::put_scalar(b.initExpected(), expect);
+                          detail::put_scalar(b.initDesired(), desired);
+                        }),
+                        [](auto& r) { return r.getSwapped(); });
   }
 
  private:
