@@ -48,13 +48,11 @@ std::size_t lock_core::release_all(context& ctx) {
 
 void lock_core::reacquire(const deferred_reply& reply, std::size_t depth, bool notified,
                           std::chrono::milliseconds timeout, context& ctx) {
-  waiter w{.reply = reply, .depth = depth, .reacquiring = true, .notified = notified};
-  if (!held_ && waiters_.empty()) return grant(w, ctx);
+  if (!held_ && waiters_.empty()) return grant({.reply = reply, .depth = depth, .notified = notified}, ctx);
   auto& queued = enqueue_waiter(waiters_, reply, timeout, ctx, [&ctx](const waiter& w) {
     ctx.fail(w.reply, errc::timeout, "the condition's lock was not free again within the re-acquire timeout");
   });
   queued.depth = depth;
-  queued.reacquiring = true;
   queued.notified = notified;
 }
 

@@ -84,8 +84,7 @@ class lock_core {
     uint64_t timer = 0;
     deferred_reply reply;
     std::size_t depth = 1;
-    bool reacquiring = false;  // a condition wait: it must end holding the lock, or fail
-    bool notified = false;
+    bool notified = false;  // a condition wait that is over: woken by notify
   };
   void grant(const waiter& to, context& ctx);
   void hand_over(context& ctx);
