@@ -13,7 +13,6 @@
 #include <set>
 #include <sstream>
 #include <string>
-#include <thread>
 
 namespace test_helpers {
 
@@ -64,19 +63,6 @@ inline bool wait_gone(pid_t pid, std::chrono::milliseconds timeout) {
   if (!pidfd) return true;  // no such process any more
   pollfd p{pidfd.get(), POLLIN, 0};
   return ::poll(&p, 1, static_cast<int>(timeout.count())) == 1;
-}
-
-/// Waits until `done()` holds, up to `timeout`. For state that is observed by
-/// asking (a supervisor's or a pool's introspection): each call is a query of
-/// the live system, so the loop follows its events rather than a guess of time.
-template <class F>
-bool eventually(F done, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::yield();
-  }
-  return done();
 }
 
 /// The state letter of /proc/<pid>/stat ('Z' for a zombie), or 0 if gone.

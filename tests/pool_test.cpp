@@ -423,7 +423,7 @@ BOOST_AUTO_TEST_CASE(submit_waits_for_room_then_fails_with_queue_full) {
   auto p = pool::start(n, {.processes = 1, .max_queued = 2, .submit_timeout = 50ms}).value();
   auto running = p.submit<Work, WorkResult>(gated(g, 1));
   // Wait until the gated task is on the worker, so the queue holds exactly what follows.
-  BOOST_REQUIRE(test_helpers::eventually([&] { return p.stats().running == 1; }, patience));
+  BOOST_REQUIRE(eventually([&] { return p.stats().running == 1; }));
   auto a = p.submit<Work, WorkResult>(square(2));
   auto b = p.submit<Work, WorkResult>(square(3));
   auto refused = p.submit<Work, WorkResult>(square(4)).get(patience);

@@ -17,12 +17,6 @@ using test_actors::table;
 
 namespace {
 
-// Every call of `done()` asks the supervisor (a round trip to its thread).
-template <class F>
-bool eventually(F done) {
-  return test_helpers::eventually(done, patience);
-}
-
 child_spec worker(std::string id, restart_type restart = restart_type::permanent) {
   return {.id = std::move(id), .actor_type = "echo", .restart = restart};
 }

@@ -7,6 +7,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
+#include <thread>
 
 using namespace std::chrono_literals;
 
@@ -14,6 +15,18 @@ using namespace std::chrono_literals;
 // is reached only when something is already broken (2 loaded cores, sanitizers),
 // and it turns a hang into a failure.
 constexpr std::chrono::seconds patience{30};
+
+// Waits, up to `patience`, until `done()` holds. Each call of `done` should ask
+// an actor (a round trip), so that the loop follows the actors' own events.
+template <class F>
+bool eventually(F done) {
+  auto deadline = std::chrono::steady_clock::now() + patience;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::yield();
+  }
+  return false;
+}
 
 int main(int argc, char** argv) {
   if (auto rc = actorproc::run_if_worker(test_actors::table(), argc, argv)) return *rc;

@@ -2,39 +2,31 @@
 
 #include "waiters.hpp"
 
-#include <algorithm>
-
 namespace actorproc {
+namespace detail {
 
-lock_actor::lock_actor(context& ctx) : reentrant_(!ctx.args().empty() && ctx.args()[0] == "reentrant") {}
-
-void lock_actor::on(schema::LockAcquire::Reader m, context& ctx) {
+void lock_core::acquire(schema::LockAcquire::Reader m, context& ctx) {
   uint64_t who = ctx.sender().id;
   if (held_ && reentrant_ && holder_ == who) {
     ++depth_;
     ctx.reply<schema::LockGrant>([](schema::LockGrant::Builder g) { g.setGranted(true); });
     return;
   }
-  if (!held_ && waiters_.empty()) return grant(ctx.defer(), ctx);
+  if (!held_ && waiters_.empty()) return grant({.reply = ctx.defer()}, ctx);
   if (!m.getBlock()) {
     ctx.reply<schema::LockGrant>([](schema::LockGrant::Builder g) { g.setGranted(false); });
     return;
   }
-  auto reply = ctx.defer();
-  uint64_t timer = ctx.after(std::chrono::milliseconds(m.getTimeoutMillis()), [this, &ctx, reply] {
-    if (detail::remove_waiter(waiters_, reply)) {
-      ctx.reply_to<schema::LockGrant>(reply, [](schema::LockGrant::Builder g) { g.setGranted(false); });
-    }
+  defer_waiter(waiters_, std::chrono::milliseconds(m.getTimeoutMillis()), ctx, [&ctx](const waiter& w) {
+    ctx.reply_to<schema::LockGrant>(w.reply, [](schema::LockGrant::Builder g) { g.setGranted(false); });
   });
-  waiters_.push_back({timer, reply});
-  if (who != 0 && watched_.insert(who).second) ctx.monitor({who});  // a waiter may die too
+  watched_.watch(who, ctx);  // a waiter may die too
 }
 
-void lock_actor::on(schema::LockRelease::Reader, context& ctx) {
-  if (!held_ || holder_ != ctx.sender().id) {
-    ctx.fail(ctx.defer(), errc::invalid_argument,
-             held_ ? "release() by an actor that does not hold the lock" : "release() of an unlocked lock");
-    return;
+void lock_core::release(context& ctx) {
+  if (!held_by(ctx.sender().id)) {
+    return refuse(ctx, errc::invalid_argument,
+                  held_ ? "release() by an actor that does not hold the lock" : "release() of an unlocked lock");
   }
   ctx.reply<schema::LockReleased>();
   if (depth_ > 1) {
@@ -46,14 +38,28 @@ void lock_actor::on(schema::LockRelease::Reader, context& ctx) {
   hand_over(ctx);
 }
 
-void lock_actor::on_down(actor_ref who, const exit_reason& why, context& ctx) {
-  watched_.erase(who.id);
-  std::erase_if(waiters_, [&](const waiter& w) {
-    if (w.reply.to != who.id) return false;
-    ctx.cancel(w.timer);
-    return true;
+std::size_t lock_core::release_all(context& ctx) {
+  std::size_t depth = depth_;
+  held_ = false;
+  depth_ = 0;
+  hand_over(ctx);
+  return depth;
+}
+
+void lock_core::reacquire(const deferred_reply& reply, std::size_t depth, bool notified,
+                          std::chrono::milliseconds timeout, context& ctx) {
+  if (!held_ && waiters_.empty()) return grant({.reply = reply, .depth = depth, .notified = notified}, ctx);
+  auto& queued = enqueue_waiter(waiters_, reply, timeout, ctx, [&ctx](const waiter& w) {
+    ctx.fail(w.reply, errc::timeout, "the condition's lock was not free again within the re-acquire timeout");
   });
-  if (held_ && holder_ == who.id) {
+  queued.depth = depth;
+  queued.notified = notified;
+}
+
+void lock_core::on_down(actor_ref who, const exit_reason& why, context& ctx) {
+  watched_.forget(who.id);
+  drop_waiters_of(waiters_, who.id, ctx);
+  if (held_by(who.id)) {
     // Released by death: the next holder is told, so it can repair the state.
     held_ = false;
     depth_ = 0;
@@ -62,12 +68,13 @@ void lock_actor::on_down(actor_ref who, const exit_reason& why, context& ctx) {
   }
 }
 
-void lock_actor::grant(const deferred_reply& to, context& ctx) {
+void lock_core::grant(const waiter& to, context& ctx) {
   held_ = true;
-  holder_ = to.to;
-  depth_ = 1;
-  ctx.reply_to<schema::LockGrant>(to, [&](schema::LockGrant::Builder g) {
+  holder_ = to.reply.to;
+  depth_ = to.depth;
+  ctx.reply_to<schema::LockGrant>(to.reply, [&](schema::LockGrant::Builder g) {
     g.setGranted(true);
+    g.setNotified(to.notified);
     if (died_) {
       g.setPreviousHolderDied(true);
       g.setPreviousHolder(died_->first);
@@ -75,16 +82,17 @@ void lock_actor::grant(const deferred_reply& to, context& ctx) {
     }
   });
   died_.reset();
-  if (holder_ != 0 && watched_.insert(holder_).second) ctx.monitor({holder_});
+  watched_.watch(holder_, ctx);
 }
 
-void lock_actor::hand_over(context& ctx) {
+void lock_core::hand_over(context& ctx) {
   if (held_ || waiters_.empty()) return;
-  auto next = waiters_.front();
-  waiters_.pop_front();
-  ctx.cancel(next.timer);
-  grant(next.reply, ctx);
+  grant(pop_waiter(waiters_, ctx), ctx);
 }
+
+}  // namespace detail
+
+lock_actor::lock_actor(context& ctx) : lock_(!ctx.args().empty() && ctx.args()[0] == "reentrant") {}
 
 expected<actor_handle> start_lock(node& n, lock_options options) {
   return n.spawn("actorproc.lock",

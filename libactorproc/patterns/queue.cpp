@@ -5,12 +5,8 @@
 #include <algorithm>
 
 namespace actorproc {
-namespace {
 
-// Answers the request being handled with an error (deferred, then failed at once).
-void refuse(context& ctx, errc code, const std::string& message) { ctx.fail(ctx.defer(), code, message); }
-
-}  // namespace
+using detail::refuse;
 
 queue_actor::queue_actor(context& ctx)
     : maxsize_(ctx.args().empty() ? 1000 : std::max<std::size_t>(1, std::stoul(ctx.args()[0]))),

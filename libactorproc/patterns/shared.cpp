@@ -1,5 +1,7 @@
 #include <actorproc/patterns/shared.hpp>
 
+#include "waiters.hpp"
+
 namespace actorproc {
 namespace detail {
 
@@ -22,9 +24,9 @@ void reply_found(context& ctx, const detail::stored_value* value) {
   });
 }
 
-void refuse(context& ctx, errc code, const std::string& message) { ctx.fail(ctx.defer(), code, message); }
-
 }  // namespace
+
+using detail::refuse;
 
 dict_actor::dict_actor(context& ctx) : max_entries_(max_entries_of(ctx)) {}
 

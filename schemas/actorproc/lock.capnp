@@ -14,6 +14,7 @@ struct LockGrant {
   previousHolderDied @1 :Bool;      # the lock was taken from a holder that died holding it
   previousHolder @2 :UInt64;
   previousHolderReason @3 :Text;
+  notified @4 :Bool;                # a condition's wait: woken by notify (false: its timeout passed)
 }
 
 struct LockRelease {}

@@ -37,6 +37,16 @@ struct PipeAdopt {}
 # text lists what was taken, space-separated.
 struct LockTake { lock @0 :UInt64; timeoutMillis @1 :UInt32; }  # acquire and keep; Report text "ok" or "died: <reason>"
 struct LockGive { lock @0 :UInt64; }                             # release; Report text "ok" or the error
+# For syncer: one operation on a synchronization actor (patterns/sync.hpp) from
+# inside a worker; answered with a Report (see test_actors.hpp for each op).
+struct SyncDo {
+  target @0 :UInt64;
+  op @1 :Op;
+  timeoutMillis @2 :UInt32;
+  times @3 :UInt32 = 1;         # semAcquire, counterAdd: how many; condNotify: how many to wake (0: all)
+  reacquireMillis @4 :UInt32 = 20000;  # condWait
+  enum Op { semAcquire @0; semRelease @1; eventWait @2; condWait @3; barrierWait @4; counterAdd @5; condNotify @6; }
+}
 struct QueueWork { queue @0 :UInt64; produce @1 :UInt32; prefix @2 :Text; take @3 :UInt32; ack @4 :Bool; }                      # carries a pipe end (one descriptor) for the actor
 
 # Same layout as actorproc's Envelope, with a union one member longer: setting `e`

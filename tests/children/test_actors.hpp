@@ -328,6 +328,92 @@ struct locker {
   }
 };
 
+// Uses the synchronization actors from inside a worker. Each op answers a
+// Report: `text` is "ok", the op's answer, or "error: <error>"; `received` a
+// number the op returns.
+struct syncer {
+  using handles = actorproc::handles<testing::SyncDo>;
+  void on(testing::SyncDo::Reader m, actorproc::context& ctx) {
+    actorproc::actor_ref target{m.getTarget()};
+    auto timeout = std::chrono::milliseconds(m.getTimeoutMillis());
+    uint64_t number = 0;
+    std::string text = "ok";
+    auto failed = [&](const actorproc::error& e) { text = "error: " + to_string(e); };
+    using Op = testing::SyncDo::Op;
+    switch (m.getOp()) {
+      case Op::SEM_ACQUIRE:  // `times` permits, each waited for up to the timeout; received: how many
+        for (uint32_t i = 0; i < m.getTimes() && text == "ok"; ++i) {
+          if (auto r = actorproc::semaphore_in(ctx, target).acquire(timeout); r) {
+            ++number;
+          } else {
+            failed(r.error());
+          }
+        }
+        break;
+      case Op::SEM_RELEASE:
+        if (auto r = actorproc::semaphore_in(ctx, target).release(); !r) failed(r.error());
+        break;
+      case Op::EVENT_WAIT:  // "true" or "false"
+        if (auto r = actorproc::event_in(ctx, target).wait(timeout); r) {
+          text = *r ? "true" : "false";
+        } else {
+          failed(r.error());
+        }
+        break;
+      case Op::COND_WAIT: {  // acquire, wait, release: "notified" or "timed out", and "; died: <reason>"
+        auto cond = actorproc::condition_in(ctx, target);
+        if (auto g = cond.acquire(timeout); !g) {
+          failed(g.error());
+          break;
+        }
+        auto woke = cond.wait(timeout, std::chrono::milliseconds(m.getReacquireMillis()));
+        if (!woke) {
+          failed(woke.error());
+          break;
+        }
+        text = woke->notified ? "notified" : "timed out";
+        if (woke->lock.previous_holder_died) text += "; died: " + woke->lock.previous_holder_reason;
+        if (auto r = cond.release(); !r) failed(r.error());  // it holds the lock again, or this fails
+        break;
+      }
+      case Op::COND_NOTIFY: {  // acquire, notify `times` (0: all), and keep the lock; received: how many woke
+        auto cond = actorproc::condition_in(ctx, target);
+        if (auto g = cond.acquire(timeout); !g) {
+          failed(g.error());
+          break;
+        }
+        auto woken = m.getTimes() == 0 ? cond.notify_all() : cond.notify(m.getTimes());
+        if (woken) {
+          number = *woken;
+        } else {
+          failed(woken.error());
+        }
+        break;
+      }
+      case Op::BARRIER_WAIT:  // received: the arrival index
+        if (auto r = actorproc::barrier_in(ctx, target).wait(timeout); r) {
+          number = *r;
+        } else {
+          failed(r.error());
+        }
+        break;
+      case Op::COUNTER_ADD:  // `times` adds of 1; received: the value after the last
+        for (uint32_t i = 0; i < m.getTimes() && text == "ok"; ++i) {
+          if (auto r = actorproc::value_in<int64_t>(ctx, target).add(1); r) {
+            number = static_cast<uint64_t>(*r);
+          } else {
+            failed(r.error());
+          }
+        }
+        break;
+    }
+    ctx.reply<testing::Report>([&](testing::Report::Builder b) {
+      b.setReceived(number);
+      b.setText(text);
+    });
+  }
+};
+
 // Fails to start: its constructor throws.
 struct broken {
   using handles = actorproc::handles<testing::Echo>;
@@ -395,10 +481,12 @@ inline const actorproc::entry_table& table() {
     t.add<piper>("piper");
     t.add<queue_worker>("queue_worker");
     t.add<locker>("locker");
+    t.add<syncer>("syncer");
     actorproc::add_queue(t);
     actorproc::add_lock(t);
     actorproc::add_shared(t);
     actorproc::add_pool(t, pool_functions());
+    actorproc::add_sync(t);
     return t;
   }();
   return actors;

@@ -20,4 +20,5 @@
 #include <actorproc/patterns/lock.hpp>
 #include <actorproc/patterns/queue.hpp>
 #include <actorproc/patterns/shared.hpp>
+#include <actorproc/patterns/sync.hpp>
 #include <actorproc/supervise/supervisor.hpp>

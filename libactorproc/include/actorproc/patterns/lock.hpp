@@ -29,6 +29,7 @@
 #include <actorproc/patterns/queue.hpp>
 
 #include <deque>
+#include <optional>
 #include <set>
 
 namespace actorproc {
@@ -38,20 +39,54 @@ struct lock_options {
   bool reentrant = false;
 };
 
-class lock_actor {
+namespace detail {
+
+/// The actors a pattern actor monitors: each once, and never the node (id 0),
+/// which does not die before its actors.
+class watchers {
  public:
-  using handles = actorproc::handles<schema::LockAcquire, schema::LockRelease>;
-  explicit lock_actor(context& ctx);
-  void on(schema::LockAcquire::Reader m, context& ctx);
-  void on(schema::LockRelease::Reader m, context& ctx);
+  void watch(uint64_t who, context& ctx) {
+    if (who != 0 && watched_.insert(who).second) ctx.monitor({who});
+  }
+  void forget(uint64_t who) { watched_.erase(who); }
+
+ private:
+  std::set<uint64_t> watched_;
+};
+
+/// A lock's state and protocol (LockAcquire, LockRelease): its holder, its
+/// waiters in arrival order, and the death of a holder, told to the next one.
+/// lock_actor is one; condition_actor (patterns/sync.hpp) owns one as its lock
+/// and uses release_all() and reacquire() for its waits.
+class lock_core {
+ public:
+  explicit lock_core(bool reentrant) : reentrant_(reentrant) {}
+
+  bool held() const { return held_; }
+  bool held_by(uint64_t who) const { return held_ && holder_ == who; }
+
+  /// Handles a LockAcquire: grants it now, refuses it, or keeps it waiting.
+  void acquire(schema::LockAcquire::Reader m, context& ctx);
+  /// Handles a LockRelease: only the holder may release.
+  void release(context& ctx);
+  /// Gives the lock up entirely for its holder (a condition wait); returns the
+  /// depth to restore when it is re-acquired.
+  std::size_t release_all(context& ctx);
+  /// Queues `reply` (a condition wait that is over) to hold the lock again at
+  /// `depth`. It is answered with a LockGrant carrying `notified`, or failed
+  /// with timeout when the lock is not free within `timeout`.
+  void reacquire(const deferred_reply& reply, std::size_t depth, bool notified, std::chrono::milliseconds timeout,
+                 context& ctx);
   void on_down(actor_ref who, const exit_reason& why, context& ctx);
 
  private:
   struct waiter {
-    uint64_t timer;
+    uint64_t timer = 0;
     deferred_reply reply;
+    std::size_t depth = 1;
+    bool notified = false;  // a condition wait that is over: woken by notify
   };
-  void grant(const deferred_reply& to, context& ctx);
+  void grant(const waiter& to, context& ctx);
   void hand_over(context& ctx);
 
   bool reentrant_;
@@ -59,8 +94,22 @@ class lock_actor {
   bool held_ = false;
   std::size_t depth_ = 0;  // reentrant acquisitions
   std::deque<waiter> waiters_;
-  std::set<uint64_t> watched_;
+  watchers watched_;
   std::optional<std::pair<uint64_t, exit_reason>> died_;  // told to the next holder
+};
+
+}  // namespace detail
+
+class lock_actor {
+ public:
+  using handles = actorproc::handles<schema::LockAcquire, schema::LockRelease>;
+  explicit lock_actor(context& ctx);
+  void on(schema::LockAcquire::Reader m, context& ctx) { lock_.acquire(m, ctx); }
+  void on(schema::LockRelease::Reader, context& ctx) { lock_.release(ctx); }
+  void on_down(actor_ref who, const exit_reason& why, context& ctx) { lock_.on_down(who, why, ctx); }
+
+ private:
+  detail::lock_core lock_;
 };
 
 /// Registers the lock actor type (as "actorproc.lock").
@@ -74,6 +123,12 @@ struct lock_grant {
   std::string previous_holder_reason;
 };
 
+namespace detail {
+inline lock_grant grant_of(schema::LockGrant::Reader g) {
+  return {g.getGranted(), g.getPreviousHolderDied(), {g.getPreviousHolder()}, g.getPreviousHolderReason()};
+}
+}  // namespace detail
+
 template <class Caller>
 class lock_client {
  public:
@@ -86,26 +141,20 @@ class lock_client {
   }
   /// Answers at once; `granted` says whether the lock is now held.
   expected<lock_grant> try_acquire() { return ask(false, std::chrono::milliseconds(0)); }
+  /// Only the holder may release; anyone else fails with invalid_argument.
   expected<void> release() {
-    auto r = caller_.template request<schema::LockRelease, schema::LockReleased>(no_fields{}, default_timeout);
-    if (!r) return r.error();
-    return {};
+    return detail::ok(detail::simple_request<schema::LockRelease, schema::LockReleased>(caller_));
   }
 
  private:
-  static constexpr std::chrono::milliseconds margin{2000};  // the lock answers a timeout itself
   expected<lock_grant> ask(bool block, std::chrono::milliseconds timeout) {
-    auto g = caller_.template request<schema::LockAcquire, schema::LockGrant>(
-        [&](schema::LockAcquire::Builder b) {
-          b.setBlock(block);
-          b.setTimeoutMillis(static_cast<uint32_t>(timeout.count()));
-        },
-        timeout + margin);
-    if (!g) return g.error();
-    return lock_grant{
-        g->getGranted(), g->getPreviousHolderDied(), {g->getPreviousHolder()}, g->getPreviousHolderReason()};
+    return detail::then(detail::timed_request<schema::LockAcquire, schema::LockGrant>(
+                            caller_, timeout, [&](schema::LockAcquire::Builder b) { b.setBlock(block); }),
+                        [](auto& g) { return detail::grant_of(g); });
   }
-  Caller caller_;
+
+ protected:
+  Caller caller_;  // condition_client adds its waits to the lock's operations
 };
 
 /// The lock `l` as seen from inside an actor.

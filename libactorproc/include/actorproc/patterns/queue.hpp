@@ -42,6 +42,8 @@
 
 #include <capnp/message.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <set>
@@ -140,6 +142,50 @@ struct from_actor {
   }
 };
 
+namespace detail {
+/// A blocking operation's actor answers it itself when its timeout passes; the
+/// request waits this much longer, so that the answer, not a timeout, arrives.
+inline constexpr std::chrono::milliseconds answer_margin{2000};
+
+/// A timeout as a wire field (UInt32 milliseconds), clamped.
+inline uint32_t timeout_millis(std::chrono::milliseconds timeout) {
+  return static_cast<uint32_t>(std::clamp<std::chrono::milliseconds::rep>(timeout.count(), 0, UINT32_MAX));
+}
+
+/// The outcome of a request whose answer carries nothing.
+template <class R>
+expected<void> ok(expected<message<R>> r) {
+  if (!r) return r.error();
+  return {};
+}
+
+/// The answer `r` as read by `read`, or its error.
+template <class R, class Read>
+auto then(expected<message<R>> r, Read read) -> expected<decltype(read(*r))> {
+  if (!r) return r.error();
+  return read(*r);
+}
+
+/// A request without fields, with the default timeout.
+template <class M, class R, class Caller>
+expected<message<R>> simple_request(const Caller& caller) {
+  return caller.template request<M, R>(no_fields{}, default_timeout);
+}
+
+/// A blocking request, which the actor answers itself once `timeout` passes (M
+/// has a timeoutMillis field): it waits answer_margin longer, plus `extra`.
+template <class M, class R, class Caller, class Fill = no_fields>
+expected<message<R>> timed_request(const Caller& caller, std::chrono::milliseconds timeout, Fill&& fill = {},
+                                   std::chrono::milliseconds extra = std::chrono::milliseconds(0)) {
+  return caller.template request<M, R>(
+      [&](typename M::Builder b) {
+        b.setTimeoutMillis(timeout_millis(timeout));
+        fill(b);
+      },
+      timeout + extra + answer_margin);
+}
+}  // namespace detail
+
 /// The queue's operations for any Caller with request<M, R>(fill, timeout):
 /// actor_handle in the node, from_actor in a worker.
 template <class Caller>
@@ -165,14 +211,14 @@ class queue_client {
   }
   /// Acknowledges this caller's oldest unacknowledged item (or `ticket`).
   expected<void> task_done(uint64_t ticket = 0) {
-    return done(caller_.template request<schema::QueueTaskDone, schema::QueueOk>(
+    return detail::ok(caller_.template request<schema::QueueTaskDone, schema::QueueOk>(
         [&](schema::QueueTaskDone::Builder b) { b.setTicket(ticket); }, default_timeout));
   }
   expected<void> join(std::chrono::milliseconds timeout = default_timeout) {
-    return done(caller_.template request<schema::QueueJoin, schema::QueueOk>(no_fields{}, timeout));
+    return detail::ok(caller_.template request<schema::QueueJoin, schema::QueueOk>(no_fields{}, timeout));
   }
   expected<void> close() {
-    return done(caller_.template request<schema::QueueClose, schema::QueueOk>(no_fields{}, default_timeout));
+    return detail::ok(caller_.template request<schema::QueueClose, schema::QueueOk>(no_fields{}, default_timeout));
   }
   expected<queue_status> status() {
     auto s = caller_.template request<schema::QueueStat, schema::QueueStatus>(no_fields{}, default_timeout);
@@ -186,40 +232,24 @@ class queue_client {
   }
 
  private:
-  // The queue answers a blocked put/get itself when its timeout passes; the
-  // request waits a little longer so that the answer, not a timeout, arrives.
-  static constexpr std::chrono::milliseconds margin{2000};
-
   template <class T, class Fill>
   expected<void> put_item(Fill& fill, bool block, std::chrono::milliseconds timeout) {
-    return done(caller_.template request<schema::QueuePut, schema::QueueOk>(
-        [&](schema::QueuePut::Builder b) {
+    return detail::ok(
+        detail::timed_request<schema::QueuePut, schema::QueueOk>(caller_, timeout, [&](schema::QueuePut::Builder b) {
           b.setItemType(capnp::typeId<T>());
           b.setBlock(block);
-          b.setTimeoutMillis(static_cast<uint32_t>(timeout.count()));
           fill(b.getItem().template initAs<T>());
-        },
-        timeout + margin));
+        }));
   }
   template <class T>
   expected<queue_item<T>> get_item(bool block, std::chrono::milliseconds timeout) {
-    auto m = caller_.template request<schema::QueueGet, schema::QueueItem>(
-        [&](schema::QueueGet::Builder b) {
-          b.setBlock(block);
-          b.setTimeoutMillis(static_cast<uint32_t>(timeout.count()));
-        },
-        timeout + margin);
+    auto m = detail::timed_request<schema::QueueGet, schema::QueueItem>(
+        caller_, timeout, [&](schema::QueueGet::Builder b) { b.setBlock(block); });
     if (!m) return m.error();
     if (m->getItemType() != capnp::typeId<T>())
       return error(errc::type_mismatch, "the queue's item is of another type");
     return queue_item<T>(std::move(*m));
   }
-  template <class R>
-  static expected<void> done(expected<message<R>> r) {
-    if (!r) return r.error();
-    return {};
-  }
-
   Caller caller_;
 };
 
