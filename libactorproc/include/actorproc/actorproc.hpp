@@ -17,6 +17,7 @@
 #include <actorproc/node/node.hpp>
 #include <actorproc/patterns/pipe.hpp>
 #include <actorproc/patterns/lock.hpp>
+#include <actorproc/patterns/port.hpp>
 #include <actorproc/patterns/queue.hpp>
 #include <actorproc/patterns/shared.hpp>
 #include <actorproc/supervise/supervisor.hpp>
