@@ -38,6 +38,9 @@ struct PipeAdopt {}
 struct LockTake { lock @0 :UInt64; timeoutMillis @1 :UInt32; }  # acquire and keep; Report text "ok" or "died: <reason>"
 struct LockGive { lock @0 :UInt64; }                             # release; Report text "ok" or the error
 struct QueueWork { queue @0 :UInt64; produce @1 :UInt32; prefix @2 :Text; take @3 :UInt32; ack @4 :Bool; }                      # carries a pipe end (one descriptor) for the actor
+# For port_user: write `lines` to the port, close its input, read until the end;
+# answered with a Report of what was read, "|"-separated, then "|" and the error that ended it.
+struct PortChat { port @0 :UInt64; lines @1 :List(Text); }
 
 # Same layout as actorproc's Envelope, with a union one member longer: setting `e`
 # produces an envelope whose kind the runtime does not know.
