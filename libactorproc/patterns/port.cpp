@@ -7,6 +7,7 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -29,16 +30,23 @@ constexpr std::size_t prefix_bytes = 4;
 constexpr std::size_t max_frame_limit = 16 << 20;
 
 const char* to_string(port_framing f) { return f == port_framing::lines ? "lines" : "length_prefixed"; }
-const char* to_string(port_stderr e) {
-  switch (e) {
-    case port_stderr::inherit:
-      return "inherit";
-    case port_stderr::discard:
-      return "discard";
-    case port_stderr::to_stdout:
-      return "to_stdout";
+
+// How each stderr mode is spelled in the spawn arguments, and where it sends stderr.
+struct stderr_mode {
+  port_stderr mode;
+  const char* name;
+  pd::stderr_to target;
+};
+constexpr stderr_mode stderr_modes[] = {
+    {port_stderr::inherit, "inherit", pd::stderr_to::inherit},
+    {port_stderr::discard, "discard", pd::stderr_to::discard},
+    {port_stderr::to_stdout, "to_stdout", pd::stderr_to::stdout_pipe},
+};
+const stderr_mode& mode_of(port_stderr e) {
+  for (const auto& m : stderr_modes) {
+    if (m.mode == e) return m;
   }
-  return "inherit";
+  return stderr_modes[0];
 }
 
 expected<void> validate(const port_options& o) {
@@ -62,12 +70,12 @@ port_options parse_args(const std::vector<std::string>& args) {
     auto eq = arg.find('=');
     std::string key = arg.substr(0, eq);
     std::string value = eq == std::string::npos ? std::string() : arg.substr(eq + 1);
-    if (key == "framing") {
-      o.framing = value == "length_prefixed" ? port_framing::length_prefixed : port_framing::lines;
+    if (key == "framing" && (value == "lines" || value == "length_prefixed")) {
+      o.framing = value == "lines" ? port_framing::lines : port_framing::length_prefixed;
     } else if (key == "stderr") {
-      o.err = value == "discard"     ? port_stderr::discard
-              : value == "to_stdout" ? port_stderr::to_stdout
-                                     : port_stderr::inherit;
+      auto m = std::find_if(std::begin(stderr_modes), std::end(stderr_modes), [&](auto& m) { return value == m.name; });
+      if (m == std::end(stderr_modes)) throw std::invalid_argument("unknown stderr mode '" + value + "'");
+      o.err = m->mode;
     } else if (key == "max_frame") {
       o.max_frame = std::stoull(value);
     } else if (key == "max_buffered") {
@@ -94,18 +102,6 @@ port_options parse_args(const std::vector<std::string>& args) {
   if (i < args.size()) o.argv.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
   if (auto ok = validate(o); !ok) throw std::invalid_argument(ok.error().message);
   return o;
-}
-
-pd::stderr_to stderr_target(port_stderr e) {
-  switch (e) {
-    case port_stderr::discard:
-      return pd::stderr_to::discard;
-    case port_stderr::to_stdout:
-      return pd::stderr_to::stdout_pipe;
-    case port_stderr::inherit:
-      break;
-  }
-  return pd::stderr_to::inherit;
 }
 
 }  // namespace
@@ -147,7 +143,7 @@ struct port_actor::impl {
 
   impl(context& c, port_options o) : ctx(c), options(std::move(o)) {
     auto started = pd::spawn_command(
-        {.argv = options.argv, .env = options.env, .cwd = options.cwd, .err = stderr_target(options.err)});
+        {.argv = options.argv, .env = options.env, .cwd = options.cwd, .err = mode_of(options.err).target});
     if (!started) throw std::runtime_error(started.error().message);
     child = std::move(*started);
     ctx.watch_fd(child.pidfd.get(), POLLIN, [this](short) { on_exit(); });
@@ -471,7 +467,7 @@ void port_actor::on(schema::PortStat::Reader, context&) { impl_->status(); }
 std::vector<std::string> port_args(const port_options& o) {
   std::vector<std::string> args{
       std::string("framing=") + to_string(o.framing),
-      std::string("stderr=") + to_string(o.err),
+      std::string("stderr=") + mode_of(o.err).name,
       "max_frame=" + std::to_string(o.max_frame),
       "max_buffered=" + std::to_string(o.max_buffered),
       "max_pending_input=" + std::to_string(o.max_pending_input),

@@ -87,9 +87,8 @@ class lock_client {
   /// Answers at once; `granted` says whether the lock is now held.
   expected<lock_grant> try_acquire() { return ask(false, std::chrono::milliseconds(0)); }
   expected<void> release() {
-    auto r = caller_.template request<schema::LockRelease, schema::LockReleased>(no_fields{}, default_timeout);
-    if (!r) return r.error();
-    return {};
+    return detail::ok(
+        caller_.template request<schema::LockRelease, schema::LockReleased>(no_fields{}, default_timeout));
   }
 
  private:

@@ -164,7 +164,7 @@ class port_client {
   /// Writes one frame to the command's stdin; returns once it is in the pipe.
   /// A timeout does not withdraw the write: it is still written, later.
   expected<void> write(std::string_view data, std::chrono::milliseconds timeout = default_timeout) {
-    return done(caller_.template request<schema::PortWrite, schema::PortOk>(
+    return detail::ok(caller_.template request<schema::PortWrite, schema::PortOk>(
         [&](schema::PortWrite::Builder b) {
           b.setData(kj::arrayPtr(reinterpret_cast<const kj::byte*>(data.data()), data.size()));
         },
@@ -172,7 +172,7 @@ class port_client {
   }
   /// Closes the command's stdin once earlier writes are in the pipe.
   expected<void> close_input(std::chrono::milliseconds timeout = default_timeout) {
-    return done(caller_.template request<schema::PortCloseInput, schema::PortOk>(no_fields{}, timeout));
+    return detail::ok(caller_.template request<schema::PortCloseInput, schema::PortOk>(no_fields{}, timeout));
   }
   /// The next frame of the command's stdout.
   expected<std::string> read(std::chrono::milliseconds timeout = default_timeout) {
@@ -184,7 +184,7 @@ class port_client {
   }
   /// Sends `signo` to the command; invalid_argument once it has exited.
   expected<void> signal(int signo) {
-    return done(caller_.template request<schema::PortSignal, schema::PortOk>(
+    return detail::ok(caller_.template request<schema::PortSignal, schema::PortOk>(
         [&](schema::PortSignal::Builder b) { b.setSignal(signo); }, default_timeout));
   }
   expected<port_status> status() {
@@ -197,11 +197,6 @@ class port_client {
  private:
   // The port answers a waiting read itself when its timeout passes.
   static constexpr std::chrono::milliseconds margin{2000};
-  template <class R>
-  static expected<void> done(expected<message<R>> r) {
-    if (!r) return r.error();
-    return {};
-  }
   Caller caller_;
 };
 

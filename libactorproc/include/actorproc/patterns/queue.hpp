@@ -140,6 +140,16 @@ struct from_actor {
   }
 };
 
+namespace detail {
+/// The outcome of a request whose answer carries nothing but success (the
+/// clients of every pattern use it).
+template <class R>
+expected<void> ok(expected<message<R>> r) {
+  if (!r) return r.error();
+  return {};
+}
+}  // namespace detail
+
 /// The queue's operations for any Caller with request<M, R>(fill, timeout):
 /// actor_handle in the node, from_actor in a worker.
 template <class Caller>
@@ -165,14 +175,14 @@ class queue_client {
   }
   /// Acknowledges this caller's oldest unacknowledged item (or `ticket`).
   expected<void> task_done(uint64_t ticket = 0) {
-    return done(caller_.template request<schema::QueueTaskDone, schema::QueueOk>(
+    return detail::ok(caller_.template request<schema::QueueTaskDone, schema::QueueOk>(
         [&](schema::QueueTaskDone::Builder b) { b.setTicket(ticket); }, default_timeout));
   }
   expected<void> join(std::chrono::milliseconds timeout = default_timeout) {
-    return done(caller_.template request<schema::QueueJoin, schema::QueueOk>(no_fields{}, timeout));
+    return detail::ok(caller_.template request<schema::QueueJoin, schema::QueueOk>(no_fields{}, timeout));
   }
   expected<void> close() {
-    return done(caller_.template request<schema::QueueClose, schema::QueueOk>(no_fields{}, default_timeout));
+    return detail::ok(caller_.template request<schema::QueueClose, schema::QueueOk>(no_fields{}, default_timeout));
   }
   expected<queue_status> status() {
     auto s = caller_.template request<schema::QueueStat, schema::QueueStatus>(no_fields{}, default_timeout);
@@ -192,7 +202,7 @@ class queue_client {
 
   template <class T, class Fill>
   expected<void> put_item(Fill& fill, bool block, std::chrono::milliseconds timeout) {
-    return done(caller_.template request<schema::QueuePut, schema::QueueOk>(
+    return detail::ok(caller_.template request<schema::QueuePut, schema::QueueOk>(
         [&](schema::QueuePut::Builder b) {
           b.setItemType(capnp::typeId<T>());
           b.setBlock(block);
@@ -214,12 +224,6 @@ class queue_client {
       return error(errc::type_mismatch, "the queue's item is of another type");
     return queue_item<T>(std::move(*m));
   }
-  template <class R>
-  static expected<void> done(expected<message<R>> r) {
-    if (!r) return r.error();
-    return {};
-  }
-
   Caller caller_;
 };
 

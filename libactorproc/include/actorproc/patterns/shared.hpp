@@ -93,11 +93,6 @@ void fill_entry(schema::SharedValue::Builder entry, Fill& fill) {
   entry.setValueType(capnp::typeId<T>());
   fill(entry.getValue().template initAs<T>());
 }
-template <class R>
-expected<void> ok(expected<message<R>> r) {
-  if (!r) return r.error();
-  return {};
-}
 }  // namespace detail
 
 template <class Caller>
