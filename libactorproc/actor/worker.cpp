@@ -162,6 +162,12 @@ class worker_loop final : public context {
     std::erase_if(watches_, [fd](const fd_watch& w) { return w.fd == fd; });
   }
 
+  std::size_t unsent_bytes() const override {
+    std::size_t total = 0;
+    for (const auto& ch : channels_) total += ch->closed ? 0 : ch->out.size();
+    return total;
+  }
+
   void cancel(uint64_t timer_id) override {
     for (auto it = timers_.begin(); it != timers_.end(); ++it) {
       if (it->second.id == timer_id) {

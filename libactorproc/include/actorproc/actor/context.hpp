@@ -162,6 +162,10 @@ class context {
   virtual void watch_fd(int fd, short events, std::function<void(short revents)> on_ready) = 0;
   /// Stops watching `fd` (no effect if it is not watched).
   virtual void unwatch_fd(int fd) = 0;
+  /// Bytes this actor has sent that still wait in its own output buffers, not
+  /// yet taken by the node or a peer. Its exit gives them one second to leave;
+  /// an actor that must not lose them waits for 0 before it stops.
+  virtual std::size_t unsent_bytes() const = 0;
 
  protected:
   context(uint64_t id, std::string name, std::vector<std::string> args, std::vector<unique_fd> fds)
