@@ -300,6 +300,51 @@ BOOST_AUTO_TEST_CASE(output_is_pushed_to_a_subscriber_then_the_end) {
   BOOST_TEST(to_string(join(h)) == "normal");
 }
 
+BOOST_AUTO_TEST_CASE(a_stalled_subscriber_holds_the_port_back_and_then_gets_everything) {
+  node n{table()};
+  auto listener = n.spawn("port_listener").value();
+  auto h = start(n, {.argv = sh("read go; exec yes"), .max_buffered = 8, .subscriber = listener.ref()});
+  port yes(h);
+  // A direct channel: the frames bypass the node, so the port still answers
+  // status() while they wait (through the node, a stalled subscriber would hold
+  // back every message of the port, as for any sender).
+  BOOST_REQUIRE(n.connect(h, listener));
+  BOOST_REQUIRE(listener.signal(SIGSTOP));  // reads nothing: the channel fills, then the port's buffers
+  BOOST_REQUIRE(yes.write("go", patience));
+  auto paused = status_when(yes, [](const port_status& s) { return s.reading_paused; });
+  BOOST_REQUIRE(paused.reading_paused);
+  BOOST_TEST(paused.buffered_frames == 8u);
+  BOOST_REQUIRE(yes.signal(SIGKILL));  // what it wrote stays in the pipe
+  BOOST_REQUIRE(listener.signal(SIGCONT));
+  auto got = listener.request<testing::Stats, testing::Report>({}, patience);  // answered after PortEnd
+  BOOST_REQUIRE(got);
+  std::string text = got->getText();
+  BOOST_TEST(got->getReceived() > 8u);
+  BOOST_TEST(text.size() == 2 * got->getReceived());  // "y|" each: nothing lost or torn
+  BOOST_TEST(text.find_first_not_of("y|") == std::string::npos);
+  BOOST_TEST((join(h) == exit_reason::killed(SIGKILL)));
+}
+
+BOOST_AUTO_TEST_CASE(output_outlives_the_command_until_it_is_read) {
+  node n{table()};
+  auto h = start(n, {.argv = sh("echo last words; exit 5")});
+  port p(h);
+  auto done = status_when(p, [](const port_status& s) { return !s.running; });
+  BOOST_REQUIRE(!done.running);
+  BOOST_TEST(done.pid == 0);
+  auto late = p.signal(SIGTERM);
+  BOOST_REQUIRE(!late);
+  BOOST_TEST((late.error().code == errc::invalid_argument));  // the command is gone
+  BOOST_TEST(read_line(p) == "last words");                   // its output is not
+  BOOST_TEST((join(h) == exit_reason::exited(5)));
+}
+
+BOOST_AUTO_TEST_CASE(output_nobody_reads_is_dropped_after_linger) {
+  node n{table()};
+  auto h = start(n, {.argv = sh("echo unread; exit 4"), .linger = 50ms});
+  BOOST_TEST((join(h) == exit_reason::exited(4)));  // nobody reads: the port exits all the same
+}
+
 BOOST_AUTO_TEST_CASE(an_actor_talks_to_a_port_from_its_own_process) {
   node n{table()};
   auto h = start(n, {.argv = {"cat"}});

@@ -315,7 +315,13 @@ struct port_actor::impl {
       }
     }
     update_out_watch();
-    if (exited && output_done() && (options.subscriber.id == 0 || end_sent)) finish(*exited);
+    if (exited && output_done() && (options.subscriber.id == 0 || end_sent)) {
+      if (ctx.unsent_bytes() == 0) {
+        finish(*exited);
+      } else {
+        retry_later();  // until the last frames have left this process (linger bounds it)
+      }
+    }
   }
 
   void update_out_watch() {

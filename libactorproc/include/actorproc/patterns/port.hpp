@@ -37,7 +37,10 @@
 // - Backpressure: at most max_buffered frames wait in the port. Beyond that the
 //   port stops reading stdout, the pipe fills and the command blocks in
 //   write(2): memory stays below max_buffered x max_frame. A subscriber whose
-//   mailbox is full makes the port wait too.
+//   mailbox is full makes the port wait too. Through the node that holds back
+//   every message of the port, its answers to requests included (the node stops
+//   reading from a sender whose destination is full); node::connect(port,
+//   subscriber) gives the frames a channel of their own.
 // - write(data) returns once the frame is in the pipe (not necessarily read by
 //   the command). Writes not yet in the pipe are bounded by max_pending_input;
 //   beyond that a write fails at once with mailbox_full. A write after
