@@ -190,8 +190,9 @@ struct port_actor::impl {
     std::size_t old_size = raw.size();
     raw.resize(old_size + read_chunk);
     ssize_t n = ::read(child.out.get(), raw.data() + old_size, read_chunk);
+    int error = errno;
     raw.resize(old_size + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n < 0 && (error == EAGAIN || error == EINTR)) return;
     if (n <= 0) {  // end of file (or a broken pipe: the same for us)
       out_eof = true;
       ctx.unwatch_fd(child.out.get());

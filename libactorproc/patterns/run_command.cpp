@@ -83,8 +83,9 @@ expected<command_result> run_command(const std::vector<std::string>& argv, const
         std::size_t before = s.text->size();
         s.text->resize(before + room);
         ssize_t r = ::read(p.fd, s.text->data() + before, room);
+        int error = errno;
         s.text->resize(before + static_cast<std::size_t>(std::max<ssize_t>(r, 0)));
-        if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) s.fd->reset();
+        if (r == 0 || (r < 0 && error != EAGAIN && error != EINTR)) s.fd->reset();
         if (result.out.size() + result.err.size() > options.max_output) {
           return fail(errc::too_large, std::string("the command wrote more than max_output (") +
                                            std::to_string(options.max_output) + " bytes) to " + s.name);
