@@ -87,6 +87,27 @@ class worker_loop final : public context {
     reason_ = exit_reason::normal();
   }
 
+  void stop(const exit_reason& reason) override {
+    stopping_ = true;
+    reason_ = reason;
+    // The kernel's status says the same as the announcement, in case it is lost.
+    switch (reason.what) {
+      case exit_reason::kind::normal:
+      case exit_reason::kind::shutdown:
+        status_ = 0;
+        break;
+      case exit_reason::kind::exit_code:
+        status_ = reason.code != 0 ? reason.code : 1;
+        break;
+      case exit_reason::kind::signal:
+        status_ = 128 + reason.signal;  // the shell's convention
+        break;
+      default:
+        status_ = worker_status::exception;
+        break;
+    }
+  }
+
   void monitor(actor_ref who) override {
     send_system([&](schema::System::Builder s) { s.setMonitor(who.id); });
   }
@@ -124,6 +145,29 @@ class worker_loop final : public context {
     return id;
   }
 
+  void watch_fd(int fd, short events, std::function<void(short)> on_ready) override {
+    auto fn = std::make_shared<std::function<void(short)>>(std::move(on_ready));
+    for (auto& w : watches_) {
+      if (w.fd == fd) {
+        w.events = events;
+        w.ready = 0;  // what the last wait saw was for the old events
+        w.fn = std::move(fn);
+        return;
+      }
+    }
+    watches_.push_back({fd, events, 0, std::move(fn)});
+  }
+
+  void unwatch_fd(int fd) override {
+    std::erase_if(watches_, [fd](const fd_watch& w) { return w.fd == fd; });
+  }
+
+  std::size_t unsent_bytes() const override {
+    std::size_t total = 0;
+    for (const auto& ch : channels_) total += ch->closed ? 0 : ch->out.size();
+    return total;
+  }
+
   void cancel(uint64_t timer_id) override {
     for (auto it = timers_.begin(); it != timers_.end(); ++it) {
       if (it->second.id == timer_id) {
@@ -150,6 +194,7 @@ class worker_loop final : public context {
       run_guarded([&] { fn(); });
       return;
     }
+    if (run_ready_watch()) return;
     if (!stash_.empty()) {
       auto [peer, frame] = std::move(stash_.front());
       stash_.pop_front();
@@ -173,6 +218,23 @@ class worker_loop final : public context {
                                                                                                 clock::now())));
   }
 
+  // Runs the callback of one descriptor that the last wait found ready.
+  bool run_ready_watch() {
+    for (auto& w : watches_) {
+      if (w.ready == 0) continue;
+      short revents = std::exchange(w.ready, 0);
+      int fd = w.fd;
+      auto fn = w.fn;  // kept alive: the callback may unwatch its own descriptor
+      if (revents & POLLNVAL) {
+        log("watched descriptor " + std::to_string(fd) + " was closed before unwatch_fd(); watch dropped");
+        unwatch_fd(fd);
+      }
+      run_guarded([&] { (*fn)(revents); });
+      return true;
+    }
+    return false;
+  }
+
   // False if the stream is broken (the worker is then stopping).
   bool next_frame(channel& ch, std::optional<kj::ArrayPtr<const capnp::word>>& frame) {
     try {
@@ -192,9 +254,19 @@ class worker_loop final : public context {
       if (flush(*ch) == wire::flush_status::would_block) events |= POLLOUT;
       fds.push_back({ch->fd.get(), events, 0});
     }
+    // Watches already known to be ready wait for their callback, not in poll
+    // (a level-triggered descriptor would make a waiting request() spin).
+    std::vector<fd_watch*> polled;
+    for (auto& w : watches_) {
+      if (w.ready != 0) continue;
+      fds.push_back({w.fd, w.events, 0});
+      polled.push_back(&w);
+    }
     int n = ::poll(fds.data(), fds.size(), static_cast<int>(timeout.count()));
     if (n <= 0) return;
-    for (std::size_t i = 0; i < fds.size(); ++i) {
+    std::size_t channel_count = fds.size() - polled.size();
+    for (std::size_t k = 0; k < polled.size(); ++k) polled[k]->ready = fds[channel_count + k].revents;
+    for (std::size_t i = 0; i < channel_count; ++i) {
       if (fds[i].revents == 0) continue;
       channel& ch = *channels_[i];
       if (fds[i].revents & (POLLOUT | POLLERR | POLLHUP)) ch.write_blocked = false;
@@ -504,6 +576,14 @@ class worker_loop final : public context {
   };
   std::multimap<clock::time_point, timer> timers_;
   uint64_t next_timer_ = 1;
+
+  struct fd_watch {
+    int fd;
+    short events;
+    short ready;  // revents of the last wait, until the callback has run
+    std::shared_ptr<std::function<void(short)>> fn;
+  };
+  std::vector<fd_watch> watches_;
 
   wire::limits limits_;
   std::vector<std::unique_ptr<channel>> channels_;  // [0] is the mailbox

@@ -46,6 +46,8 @@ const char* to_string(errc code) {
       return "pool_closed";
     case errc::broken:
       return "broken";
+    case errc::too_large:
+      return "too_large";
   }
   return "unknown_error";
 }

@@ -110,6 +110,7 @@ struct link {
   bool write_watched = false;
   bool paused = false;  // reading stopped while a parked frame waits
   link_state state = link_state::starting;
+  bool was_ready = false;  // it reported ready (and may have exited since)
   std::optional<exit_reason> announced;    // what the worker said before exiting
   std::optional<exit_reason> imposed;      // what the node decided (protocol error, hung)
   std::optional<exit_reason> stop_reason;  // what a stop request asked for

@@ -179,7 +179,9 @@ struct node::impl final : detail::link_owner {
     std::unique_lock lock(l->mutex);
     bool settled =
         l->changed.wait_for(lock, options.start_timeout, [&] { return l->state != detail::link_state::starting; });
-    if (settled && l->state == detail::link_state::running) return actor_handle(l);
+    // Ready, then gone before this thread woke up (a port whose command exits at
+    // once): started all the same; its exit reason is for join(), not a launch failure.
+    if (settled && l->was_ready) return actor_handle(l);
     if (!settled) {
       l->imposed = exit_reason::because(exit_reason::kind::launch_failed,
                                         "not ready within " + std::to_string(options.start_timeout.count()) + " ms");

@@ -336,6 +336,7 @@ void reactor::to_node(link& from, schema::Envelope::Reader env, kj::ArrayPtr<con
       {
         std::lock_guard lock(from.mutex);
         if (from.state == link_state::starting) from.state = link_state::running;
+        from.was_ready = true;
       }
       from.changed.notify_all();
       break;

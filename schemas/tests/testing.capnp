@@ -48,6 +48,9 @@ struct SyncDo {
   enum Op { semAcquire @0; semRelease @1; eventWait @2; condWait @3; barrierWait @4; counterAdd @5; condNotify @6; }
 }
 struct QueueWork { queue @0 :UInt64; produce @1 :UInt32; prefix @2 :Text; take @3 :UInt32; ack @4 :Bool; }                      # carries a pipe end (one descriptor) for the actor
+# For port_user: write `lines` to the port, close its input, read until the end;
+# answered with a Report of what was read, "|"-separated, then "|" and the error that ended it.
+struct PortChat { port @0 :UInt64; lines @1 :List(Text); }
 
 # Same layout as actorproc's Envelope, with a union one member longer: setting `e`
 # produces an envelope whose kind the runtime does not know.

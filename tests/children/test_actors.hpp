@@ -414,6 +414,59 @@ struct syncer {
   }
 };
 
+// A port's subscriber: collects the frames pushed to it. A Stats request is
+// answered once PortEnd has arrived, with the frames "|"-separated.
+struct port_listener {
+  using handles = actorproc::handles<actorproc::schema::PortFrame, actorproc::schema::PortEnd, testing::Stats>;
+  void on(actorproc::schema::PortFrame::Reader m) {
+    frames += actorproc::frame_text(m) + "|";
+    ++count;
+  }
+  void on(actorproc::schema::PortEnd::Reader, actorproc::context& ctx) {
+    ended = true;
+    answer_waiting(ctx);
+  }
+  void on(testing::Stats::Reader, actorproc::context& ctx) {
+    waiting.push_back(ctx.defer());
+    if (ended) answer_waiting(ctx);
+  }
+  void answer_waiting(actorproc::context& ctx) {
+    for (auto& to : waiting) {
+      ctx.reply_to<testing::Report>(to, [&](testing::Report::Builder b) {
+        b.setReceived(count);
+        b.setText(frames);
+      });
+    }
+    waiting.clear();
+  }
+  std::vector<actorproc::deferred_reply> waiting;
+  std::string frames;
+  uint64_t count = 0;
+  bool ended = false;
+};
+
+// Talks to a port from inside a worker (port_in).
+struct port_user {
+  using handles = actorproc::handles<testing::PortChat>;
+  void on(testing::PortChat::Reader m, actorproc::context& ctx) {
+    auto port = actorproc::port_in(ctx, {m.getPort()});
+    std::string text;
+    for (auto line : m.getLines()) {
+      if (auto w = port.write(line.cStr()); !w) text += "write: " + to_string(w.error()) + "|";
+    }
+    if (auto c = port.close_input(); !c) text += "close: " + to_string(c.error()) + "|";
+    for (;;) {
+      auto line = port.read(std::chrono::seconds(20));
+      if (!line) {
+        text += to_string(line.error().code);
+        break;
+      }
+      text += *line + "|";
+    }
+    ctx.reply<testing::Report>([&](testing::Report::Builder b) { b.setText(text); });
+  }
+};
+
 // Fails to start: its constructor throws.
 struct broken {
   using handles = actorproc::handles<testing::Echo>;
@@ -482,11 +535,14 @@ inline const actorproc::entry_table& table() {
     t.add<queue_worker>("queue_worker");
     t.add<locker>("locker");
     t.add<syncer>("syncer");
+    t.add<port_listener>("port_listener");
+    t.add<port_user>("port_user");
     actorproc::add_queue(t);
     actorproc::add_lock(t);
     actorproc::add_shared(t);
     actorproc::add_pool(t, pool_functions());
     actorproc::add_sync(t);
+    actorproc::add_port(t);
     return t;
   }();
   return actors;

@@ -18,6 +18,7 @@
 #include <actorproc/patterns/pipe.hpp>
 #include <actorproc/patterns/pool.hpp>
 #include <actorproc/patterns/lock.hpp>
+#include <actorproc/patterns/port.hpp>
 #include <actorproc/patterns/queue.hpp>
 #include <actorproc/patterns/shared.hpp>
 #include <actorproc/patterns/sync.hpp>

@@ -27,6 +27,9 @@
 // - An exception escaping a handler answers the current request with
 //   `handler_exception`, then the actor exits with reason `exception` ("let it
 //   crash": its supervisor decides what happens next).
+// - watch_fd() lets an actor that owns descriptors of its own (a port's pipes,
+//   a pidfd) wait on them in the same loop: its callback runs between handlers,
+//   like a timer, never inside one.
 
 #include <actorproc/actor/actor_ref.hpp>
 #include <actorproc/base/expected.hpp>
@@ -139,8 +142,30 @@ class context {
 
   /// Exits with reason normal once the current handler returns.
   virtual void stop() = 0;
+  /// Exits with `reason` once the current handler returns: an actor that stands
+  /// for something else (a port for its command) exits with that thing's outcome.
+  virtual void stop(const exit_reason& reason) = 0;
   /// Asks the node to tell this actor (the actor's on_down) when `who` exits.
   virtual void monitor(actor_ref who) = 0;
+
+  /// Calls `on_ready(revents)` on this actor's thread, between two handlers,
+  /// whenever poll(2) finds `fd` ready for `events` (POLLIN and/or POLLOUT;
+  /// POLLHUP and POLLERR are always reported). Level-triggered: it is called
+  /// again after the loop's next wait for as long as the condition holds, so
+  /// read or write until EAGAIN, or unwatch. One watch per descriptor: watching
+  /// it again replaces the events and the callback. The callback may watch and
+  /// unwatch any descriptor, its own included. The actor keeps ownership of
+  /// `fd`.
+  /// WARNING: unwatch a descriptor before closing it. A watch on a closed
+  /// descriptor is reported once with POLLNVAL and dropped; a callback that
+  /// leaves its descriptor ready and watched makes the loop spin.
+  virtual void watch_fd(int fd, short events, std::function<void(short revents)> on_ready) = 0;
+  /// Stops watching `fd` (no effect if it is not watched).
+  virtual void unwatch_fd(int fd) = 0;
+  /// Bytes this actor has sent that still wait in its own output buffers, not
+  /// yet taken by the node or a peer. Its exit gives them one second to leave;
+  /// an actor that must not lose them waits for 0 before it stops.
+  virtual std::size_t unsent_bytes() const = 0;
 
  protected:
   context(uint64_t id, std::string name, std::vector<std::string> args, std::vector<unique_fd> fds)

@@ -64,6 +64,9 @@ enum class errc : uint16_t {
   /// A barrier is broken (a party timed out, died or called abort), or a pool
   /// cannot start workers any more; every waiter fails until it is reset.
   broken,
+  /// A value exceeded its declared bound (a command's output beyond
+  /// run_options::max_output); nothing was cut off silently.
+  too_large,
 };
 
 const char* to_string(errc code);
