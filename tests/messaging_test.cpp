@@ -289,6 +289,29 @@ BOOST_AUTO_TEST_CASE(a_fast_worker_flooding_a_slow_one_is_held_back_by_the_node_
   BOOST_TEST(ticks_of(slow) == count);  // ordered after every Tick: all arrived
 }
 
+// A worker that exits while the node still holds its messages back (their
+// destination's mailbox is full) has them all delivered: a dead sender's exit
+// is finished only once its stream is routed.
+BOOST_AUTO_TEST_CASE(what_a_worker_sent_before_exiting_is_delivered_even_while_held_back) {
+  node_options options;
+  options.mailbox_bytes = 16 * 1024;
+  node n{table(), options};
+  auto slow = n.spawn("echo", {.args = {"5"}}).value();  // 5 ms per Tick
+  auto fast = n.spawn("echo").value();
+  // fast exits within its exit-flush bound (1 s), long before slow has had the 1500.
+  constexpr uint64_t count = 1500;
+  BOOST_REQUIRE(fast.send<testing::Flood>([&](testing::Flood::Builder b) {
+    b.setTarget(slow.id());
+    b.setCount(count);
+  }));
+  BOOST_REQUIRE(
+      fast.send<testing::Crash>([](testing::Crash::Builder b) { b.setHow(testing::Crash::How::STOP_NORMALLY); }));
+  auto left = fast.join(patience);
+  BOOST_REQUIRE(left);
+  BOOST_TEST(left->is_normal(), to_string(*left));
+  BOOST_TEST(eventually([&] { return ticks_of(slow) == count; }), "slow received " << ticks_of(slow));
+}
+
 BOOST_AUTO_TEST_CASE(a_worker_request_to_an_actor_that_dies_before_answering_fails_promptly) {
   node n{table()};
   auto a = n.spawn("echo").value();

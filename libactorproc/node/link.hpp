@@ -96,6 +96,7 @@ struct link {
   // Requests from other workers routed to this actor and not yet answered:
   // (requester, correlation). If it dies, each fails at once with actor_down.
   std::set<std::pair<uint64_t, uint64_t>> inflight;
+  std::optional<exit_reason> reaped;                    // the kernel's status, once reaped
   bool socket_open = true;                              // still in epoll (false after end of stream)
   bool dirty = false;                                   // in the reactor's list of destinations to flush
   heartbeat_options heartbeat;                          // interval 0: none
@@ -110,7 +111,7 @@ struct link {
   bool write_watched = false;
   bool paused = false;  // reading stopped while a parked frame waits
   link_state state = link_state::starting;
-  bool was_ready = false;  // it reported ready (and may have exited since)
+  bool was_ready = false;                  // it reported ready (and may have exited since)
   std::optional<exit_reason> announced;    // what the worker said before exiting
   std::optional<exit_reason> imposed;      // what the node decided (protocol error, hung)
   std::optional<exit_reason> stop_reason;  // what a stop request asked for

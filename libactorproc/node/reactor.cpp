@@ -300,6 +300,9 @@ void reactor::resume(link& l) {
   } else {
     --l.messages_out;
   }
+  if (l.reaped && !l.parked) {
+    if (auto exited = find(l.id)) on_exit(exited);  // reads what is left, then finishes the exit
+  }
 }
 
 void reactor::to_node(link& from, schema::Envelope::Reader env, kj::ArrayPtr<const capnp::word> frame) {
@@ -467,11 +470,17 @@ void reactor::on_exit(const std::shared_ptr<link>& l) {
     read_and_route(*l);
     if (l->socket_open && l->in.buffered_bytes() == before) break;
   }
-  std::optional<exit_reason> kernel = process::try_reap(l->pidfd.get());
-  if (!kernel) return;  // not exited yet (a spurious wake-up)
-
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, l->pidfd.get(), nullptr);
+  if (!l->reaped) {
+    l->reaped = process::try_reap(l->pidfd.get());
+    if (!l->reaped) return;  // not exited yet (a spurious wake-up)
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, l->pidfd.get(), nullptr);
+  }
+  // A frame it sent still waits for room at its destination: nothing a dead
+  // actor sent is dropped, so its exit is finished by resume(), once that
+  // frame and the rest of its stream are delivered (or the destination dies).
+  if (l->parked) return;
   stop_reading(*l);
+  const exit_reason* kernel = &*l->reaped;
 
   exit_reason reason;
   {
