@@ -343,6 +343,23 @@ BOOST_AUTO_TEST_CASE(close_join_and_terminate_follow_pythons_rules) {
   BOOST_TEST(test_helpers::open_fd_count() == fds_before, test_helpers::describe_fds());
 }
 
+BOOST_AUTO_TEST_CASE(shutdown_with_cancel_futures_cancels_only_what_has_not_started) {
+  node n{table()};
+  scratch s;
+  gate g(s);
+  auto p = pool::start(n, {.processes = 1}).value();
+  auto running = p.submit<Work, WorkResult>(gated(g, 3));
+  BOOST_REQUIRE(eventually([&] { return p.stats().running == 1; }));
+  auto queued = p.submit<Work, WorkResult>(square(4));
+  BOOST_REQUIRE(p.shutdown(false, true));  // does not wait: the gate is still shut
+  auto cancelled = queued.get(patience);
+  BOOST_REQUIRE(!cancelled);
+  BOOST_TEST((cancelled.error().code == errc::cancelled));
+  g.open_once();
+  BOOST_TEST(running.get(patience)->getValue() == 9);  // running: it finished
+  BOOST_REQUIRE(p.join(patience));
+}
+
 BOOST_AUTO_TEST_CASE(maxtasksperchild_retires_workers) {
   node n{table()};
   auto p = pool::start(n, {.processes = 1, .maxtasksperchild = 2}).value();

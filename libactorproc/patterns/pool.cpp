@@ -151,13 +151,22 @@ class pool_core : public std::enable_shared_from_this<pool_core> {
     return futures;
   }
 
-  void close() {
+  /// No more tasks; with `cancel_queued`, the queued ones fail with cancelled
+  /// (ProcessPoolExecutor.shutdown(cancel_futures=True)); running ones finish.
+  void close(bool cancel_queued = false) {
+    std::vector<resolution> cancelled;
     {
       std::lock_guard lock(mutex_);
       if (state_ == pool_state::running) state_ = pool_state::closed;
+      if (cancel_queued && state_ == pool_state::closed) {
+        for (auto& c : queued_) settle_locked(*c, error(errc::cancelled, "cancelled by shutdown()"), cancelled);
+        queued_.clear();
+        queued_tasks_ = 0;
+      }
     }
     room_.notify_all();
     wake_.notify_one();
+    resolve(cancelled);
   }
 
   void terminate() {
@@ -565,6 +574,11 @@ std::unique_ptr<detail::result_stream> pool::make_stream(detail::task_source sou
 }
 
 void pool::close() { core_->close(); }
+expected<void> pool::shutdown(bool wait, bool cancel_futures) {
+  core_->close(cancel_futures);
+  if (!wait) return {};
+  return core_->join(std::chrono::minutes(5));
+}
 void pool::terminate() { core_->terminate(); }
 expected<void> pool::join(std::chrono::milliseconds timeout) { return core_->join(timeout); }
 pool_stats pool::stats() const { return core_->stats(); }

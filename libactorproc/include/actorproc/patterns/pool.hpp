@@ -42,7 +42,8 @@
 //   error in input order. Chunks (chunksize) are run by one worker in one
 //   message; a crash retries the whole chunk.
 // - close(): no more tasks (submit fails with pool_closed); the queued ones
-//   still run. terminate(): queued and running tasks fail with cancelled and
+//   still run. shutdown(wait, cancel_futures) is close() (cancelling the
+//   queued tasks if asked) followed by join() if `wait`. terminate(): queued and running tasks fail with cancelled and
 //   the workers are killed. join(): only after close() or terminate()
 //   (otherwise invalid_argument, as Python's ValueError); waits until every
 //   task is resolved and every worker has exited.
@@ -344,6 +345,9 @@ class pool {
 
   /// No more tasks; queued ones still run.
   void close();
+  /// ProcessPoolExecutor.shutdown: close(); with `cancel_futures` the queued
+  /// tasks fail with cancelled (running ones finish); with `wait`, join().
+  expected<void> shutdown(bool wait = true, bool cancel_futures = false);
   /// Cancels queued and running tasks and kills the workers.
   void terminate();
   /// After close() or terminate(): waits until every task is resolved and every worker has exited.
