@@ -104,6 +104,7 @@ class pool_core : public std::enable_shared_from_this<pool_core> {
       if (!started) return started.error();
     }
     dispatcher_ = std::thread([self = shared_from_this()] { self->run(); });
+    dispatcher_id_ = dispatcher_.get_id();
     return {};
   }
 
@@ -124,7 +125,7 @@ class pool_core : public std::enable_shared_from_this<pool_core> {
     std::unique_lock lock(mutex_);
     // The dispatcher thread (a done-callback) must not wait for room it alone
     // can make: it may exceed max_queued.
-    bool on_dispatcher = std::this_thread::get_id() == dispatcher_.get_id();
+    bool on_dispatcher = std::this_thread::get_id() == dispatcher_id_;
     if (!on_dispatcher) {
       room_.wait_for(lock, options_.submit_timeout,
                      [&] { return queued_tasks_ < options_.max_queued || state_ != pool_state::running; });
@@ -201,7 +202,7 @@ class pool_core : public std::enable_shared_from_this<pool_core> {
     quitting_ = true;
     lock.unlock();
     wake_.notify_one();
-    if (dispatcher_.joinable() && std::this_thread::get_id() != dispatcher_.get_id()) dispatcher_.join();
+    if (dispatcher_.joinable() && std::this_thread::get_id() != dispatcher_id_) dispatcher_.join();
     // The dispatcher has stopped: the workers are ours alone now.
     std::vector<actor_handle> leaving = retired_;
     for (auto& w : workers_) leaving.push_back(w.handle);
@@ -448,6 +449,8 @@ class pool_core : public std::enable_shared_from_this<pool_core> {
   node& node_;
   pool_options options_;
   std::thread dispatcher_;
+  // Its id, read by submitters without touching the thread object that join() changes.
+  std::thread::id dispatcher_id_;
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;  // the dispatcher: events, work, quitting
