@@ -57,11 +57,10 @@ void link::append_locked(kj::ArrayPtr<const capnp::word> frame) {
   ++messages_in;
 }
 
-expected<wire::frame_ptr> link::call(wire::envelope_builder& builder, std::chrono::milliseconds timeout) {
-  auto deadline = clock::now() + timeout;
+expected<uint64_t> link::start_request(wire::envelope_builder& builder, const std::shared_ptr<pending_request>& request,
+                                       std::chrono::milliseconds timeout) {
   uint64_t correlation = next_correlation.fetch_add(1, std::memory_order_relaxed);
   builder.address(id, 0, correlation);
-  auto request = std::make_shared<pending_request>();
   {
     std::lock_guard lock(mutex);
     if (state == link_state::exited) return down_error(*this);
@@ -72,11 +71,19 @@ expected<wire::frame_ptr> link::call(wire::envelope_builder& builder, std::chron
     pending.erase(correlation);
     return sent.error();
   }
+  return correlation;
+}
+
+expected<wire::frame_ptr> link::call(wire::envelope_builder& builder, std::chrono::milliseconds timeout) {
+  auto deadline = clock::now() + timeout;
+  auto request = std::make_shared<pending_request>();
+  auto correlation = start_request(builder, request, timeout);
+  if (!correlation) return correlation.error();
   std::unique_lock wait(request->mutex);
   if (!request->done.wait_until(wait, deadline, [&] { return request->result.has_value(); })) {
     wait.unlock();
     std::lock_guard lock(mutex);
-    pending.erase(correlation);
+    pending.erase(*correlation);
     wait.lock();
     if (!request->result) {
       return error(errc::timeout,
@@ -87,26 +94,10 @@ expected<wire::frame_ptr> link::call(wire::envelope_builder& builder, std::chron
 }
 
 void link::call_async(wire::envelope_builder& builder, std::function<void(expected<wire::frame_ptr>)> then) {
-  uint64_t correlation = next_correlation.fetch_add(1, std::memory_order_relaxed);
-  builder.address(id, 0, correlation);
   auto request = std::make_shared<pending_request>();
   request->then = std::move(then);
-  std::optional<error> down;
-  {
-    std::lock_guard lock(mutex);
-    if (state == link_state::exited) {
-      down = down_error(*this);
-    } else {
-      pending.emplace(correlation, request);
-    }
-  }
-  if (down) return request->complete(std::move(*down));
   // Never waits: a full mailbox is an answer like any other, given at once.
-  if (auto sent = enqueue(builder.message(), std::chrono::milliseconds(0), false); !sent) {
-    {
-      std::lock_guard lock(mutex);
-      pending.erase(correlation);
-    }
+  if (auto sent = start_request(builder, request, std::chrono::milliseconds(0)); !sent) {
     request->complete(sent.error());
   }
 }

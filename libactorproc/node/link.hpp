@@ -143,6 +143,12 @@ struct link {
 
   bool signal(int signo);
   std::optional<exit_reason> exit_reason_now() const;
+
+ private:
+  /// Addresses `builder` as a new request, registers `request` for its answer
+  /// and sends it; on failure nothing stays registered. The correlation id.
+  expected<uint64_t> start_request(wire::envelope_builder& builder, const std::shared_ptr<pending_request>& request,
+                                   std::chrono::milliseconds timeout);
 };
 
 }  // namespace actorproc::detail
