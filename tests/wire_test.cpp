@@ -2,6 +2,7 @@
 #define BOOST_TEST_MODULE wire
 #include <boost/test/unit_test.hpp>
 
+#include <actorproc/wire/batch_builder.hpp>
 #include <actorproc/wire/blocking_io.hpp>
 #include <actorproc/wire/envelope.hpp>
 #include <actorproc/wire/frame_decoder.hpp>
@@ -15,6 +16,7 @@
 #include <sys/stat.h>
 
 #include <cstring>
+#include <optional>
 #include <vector>
 
 using namespace actorproc;
@@ -50,7 +52,176 @@ uint64_t seq_of(kj::ArrayPtr<const capnp::word> frame) {
   return env.get().getUser().getBody().getAs<demo::Ping>().getSeq();
 }
 
+// The frames a frame_writer holds, as a receiver reads them (copied out of the decoder).
+std::vector<std::vector<capnp::word>> frames_written_by(wire::frame_writer& out) {
+  socket_pair sp;
+  std::size_t bytes = out.size();
+  BOOST_REQUIRE(bytes < 100 * 1024);  // fits in the socket: flushed at once
+  BOOST_REQUIRE(out.flush(sp.a.get()) == wire::flush_status::done);
+  wire::frame_decoder in;
+  std::vector<std::vector<capnp::word>> frames;
+  std::size_t seen = 0;
+  for (int reads = 0; reads < 1000 && seen < bytes; ++reads) {
+    in.read_from(sp.b.get(), true);
+    while (auto frame = in.next()) {
+      frames.emplace_back(frame->size());
+      std::memcpy(frames.back().data(), frame->begin(), frame->size() * sizeof(capnp::word));
+      seen += frame->size() * sizeof(capnp::word);
+    }
+  }
+  BOOST_REQUIRE(seen == bytes);
+  return frames;
+}
+
+std::vector<capnp::word> frame_written_by(wire::frame_writer& out) {
+  auto frames = frames_written_by(out);
+  BOOST_REQUIRE(frames.size() == 1u);
+  return std::move(frames[0]);
+}
+
+kj::ArrayPtr<const capnp::word> view(const std::vector<capnp::word>& words) {
+  return kj::arrayPtr(words.data(), words.size());
+}
+
 }  // namespace
+
+// As the worker uses it: join the open batch if it accepts, else close it and
+// open another; close it when full.
+BOOST_AUTO_TEST_CASE(a_burst_becomes_a_few_batch_frames_with_every_message_in_order) {
+  wire::batch_builder batch;
+  wire::frame_writer out;
+  constexpr uint64_t burst = 1000;
+  for (uint64_t i = 0; i < burst; ++i) {
+    if (!batch.accepts(9, 4)) {
+      batch.close_into(out);
+      batch.open(9, 4);
+    }
+    batch.add<demo::Ping>().setSeq(i);
+    if (batch.full()) batch.close_into(out);
+  }
+  BOOST_TEST(!batch.accepts(8, 4));  // another destination
+  BOOST_TEST(!batch.accepts(9, 5));  // another sender
+  batch.close_into(out);
+  BOOST_TEST(batch.empty());
+  auto frames = frames_written_by(out);
+  BOOST_TEST(frames.size() < burst / 50);  // the lists grow with the burst
+  uint64_t expected = 0;
+  for (auto& words : frames) {
+    wire::envelope_reader env(view(words), {});
+    BOOST_REQUIRE(env.get().isBatch());
+    BOOST_TEST(env.get().getTo() == 9u);
+    BOOST_TEST(env.get().getFrom() == 4u);
+    BOOST_TEST(env.get().getCorrelation() == 0u);
+    BOOST_TEST(wire::message_count(env.get()) == env.get().getBatch().size());
+    for (auto payload : env.get().getBatch()) {
+      BOOST_REQUIRE(payload.getTypeId() == capnp::typeId<demo::Ping>());
+      BOOST_TEST(payload.getBody().getAs<demo::Ping>().getSeq() == expected++);
+    }
+  }
+  BOOST_TEST(expected == burst);
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_of_one_is_a_plain_user_envelope) {
+  wire::batch_builder batch;
+  batch.open(9, 4);
+  batch.add<demo::Ping>().setSeq(42);
+  wire::frame_writer out;
+  batch.close_into(out);
+  auto words = frame_written_by(out);
+  BOOST_TEST(seq_of(view(words)) == 42u);
+}
+
+BOOST_AUTO_TEST_CASE(a_message_whose_filling_failed_is_taken_out_and_the_rest_keep_their_order) {
+  wire::batch_builder batch;
+  batch.open(9, 4);
+  for (uint64_t i = 0; i < 4; ++i) batch.add<demo::Ping>().setSeq(i);
+  batch.drop(1);
+  BOOST_TEST(batch.count() == 3u);
+  wire::frame_writer out;
+  batch.close_into(out);
+  auto words = frame_written_by(out);
+  wire::envelope_reader env(view(words), {});
+  std::vector<uint64_t> seqs;
+  for (auto payload : env.get().getBatch()) seqs.push_back(payload.getBody().getAs<demo::Ping>().getSeq());
+  BOOST_TEST(seqs == (std::vector<uint64_t>{0, 2, 3}), boost::test_tools::per_element());
+}
+
+// A batch closes at its size limit. Its frame carries what its messages need,
+// not the list's spare slots, and the next batch's list fits the burst.
+BOOST_AUTO_TEST_CASE(a_batch_closes_at_its_size_limit_and_carries_no_spare_slots) {
+  wire::batch_builder batch;
+  std::vector<std::size_t> counts;
+  for (int round = 0; round < 12; ++round) {
+    batch.open(9, 4);
+    uint64_t i = 0;
+    do {
+      batch.add<demo::Ping>().setSeq(i++);
+    } while (!batch.full() && batch.count() < 100000);
+    counts.push_back(batch.count());
+    std::size_t needed = batch.size_bytes();
+    // The first lists are short and fill up; then the size limit closes each batch.
+    if (round >= 8) BOOST_TEST(needed >= wire::batch_builder::close_at_bytes);
+    wire::frame_writer out;
+    batch.close_into(out);
+    BOOST_TEST(out.size() <= needed + 64);  // plus the segment table, never the unused slots
+    BOOST_TEST(out.size() <= wire::batch_builder::close_at_bytes + 256);
+  }
+  // After the ramp-up, every batch of this burst has the same length.
+  BOOST_TEST(counts.back() == counts[counts.size() - 2]);
+  BOOST_TEST(counts.back() > 100u);
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_with_a_correlation_or_descriptors_is_refused) {
+  for (bool correlation : {true, false}) {
+    capnp::MallocMessageBuilder message;
+    auto env = message.initRoot<schema::Envelope>();
+    if (correlation) {
+      env.setCorrelation(3);
+    } else {
+      env.setFdCount(1);
+    }
+    env.initBatch(1)[0].setTypeId(capnp::typeId<demo::Ping>());
+    auto words = capnp::messageToFlatArray(message);
+    BOOST_CHECK_EXCEPTION(wire::envelope_reader(words, {}), wire::protocol_error, [](const wire::protocol_error& e) {
+      return std::strstr(e.what(), "batch of one-way messages") != nullptr;
+    });
+  }
+}
+
+// Pointers may alias: 4096 list elements all pointing at one 32 KiB blob make
+// a 64 KiB frame that a naive walk would read as 128 MiB. The traversal limit
+// stops the walk, and the frame is refused.
+BOOST_AUTO_TEST_CASE(aliased_pointers_cannot_amplify_the_validation_walk) {
+  constexpr unsigned elements = 4096;
+  constexpr unsigned blob_bytes = 32 * 1024;
+  capnp::MallocMessageBuilder message(4 * elements);  // one segment
+  auto env = message.initRoot<schema::Envelope>();
+  auto user = env.initUser();
+  user.setTypeId(1);
+  auto list = user.getBody().initAs<capnp::List<capnp::Data>>(elements);
+  list.init(0, blob_bytes);
+  auto words = capnp::messageToFlatArray(message);
+  BOOST_REQUIRE(message.getSegmentsForOutput().size() == 1u);
+  // Find element 0's pointer (a byte list of blob_bytes elements) and aim every other element at its blob.
+  auto* raw = reinterpret_cast<uint64_t*>(words.begin());
+  const uint64_t upper = (uint64_t{blob_bytes} << 3 | 2) << 32;
+  std::size_t first = 0;
+  for (std::size_t w = 1; w < words.size() && first == 0; ++w) {
+    if ((raw[w] & 0xFFFFFFFF00000000ull) == upper && (raw[w] & 3) == 1) first = w;
+  }
+  BOOST_REQUIRE(first != 0);
+  int64_t offset0 = static_cast<int32_t>(static_cast<uint32_t>(raw[first])) >> 2;
+  for (unsigned i = 1; i < elements; ++i) {
+    int64_t offset = offset0 - i;  // relative to the end of element i's own pointer
+    raw[first + i] = upper | (static_cast<uint32_t>(offset << 2) | 1u);
+  }
+  BOOST_CHECK_EXCEPTION(wire::envelope_reader(words, {}), wire::protocol_error, [](const wire::protocol_error& e) {
+    return std::strstr(e.what(), "traversal limit") != nullptr;
+  });
+  // The same frame without the aliases is fine.
+  for (unsigned i = 1; i < elements; ++i) raw[first + i] = 0;
+  BOOST_CHECK_NO_THROW(wire::envelope_reader(words, {}));
+}
 
 BOOST_AUTO_TEST_CASE(frames_fed_one_byte_at_a_time_come_out_whole_and_in_order) {
   std::vector<std::byte> stream;
@@ -117,7 +288,7 @@ BOOST_AUTO_TEST_CASE(a_bad_pointer_deep_inside_a_user_payload_is_caught_at_the_d
 BOOST_AUTO_TEST_CASE(an_envelope_of_unknown_kind_is_refused) {
   capnp::MallocMessageBuilder message;
   auto fake = message.initRoot<testing::FakeEnvelope>();
-  fake.initE().setAs<capnp::Text>("from the future");
+  fake.initF().setAs<capnp::Text>("from the future");
   auto words = capnp::messageToFlatArray(message);
   BOOST_CHECK_EXCEPTION(wire::envelope_reader(words, {}), wire::protocol_error, [](const wire::protocol_error& e) {
     return std::strstr(e.what(), "unknown envelope kind") != nullptr;

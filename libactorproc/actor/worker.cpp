@@ -15,6 +15,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <stdexcept>
 
 namespace actorproc {
 namespace detail {
@@ -42,6 +43,7 @@ struct channel {
   unique_fd fd;
   wire::frame_decoder in;
   wire::frame_writer out;
+  wire::batch_builder batch;  // one-way messages not yet framed into `out`
   bool closed = false;
   bool write_blocked = false;  // the last send found the socket full: wait for POLLOUT before trying again
 
@@ -113,12 +115,28 @@ class worker_loop final : public context {
   }
 
  protected:
-  expected<void> post(wire::envelope_builder& out, std::chrono::milliseconds timeout) override {
-    channel& ch = route(out.envelope().getTo());
-    if (auto room = make_room(ch, timeout); !room) return room;
-    ch.out.append(out.message());
-    if (ch.out.size() >= flush_threshold) flush(ch);
-    return {};
+  expected<wire::batch_builder*> open_batch(actor_ref to, std::chrono::milliseconds timeout) override {
+    // A burst to one actor finds its batch here without looking up the route.
+    if (batching_ != nullptr && batching_->batch.accepts(to.id, id())) return &batching_->batch;
+    channel& ch = route(to.id);
+    if (ch.batch.accepts(to.id, id())) {
+      batching_ = &ch;
+      return &ch.batch;
+    }
+    if (auto room = make_room(ch, timeout); !room) return room.error();
+    output(ch);  // frames the batch to another destination, if one is open
+    ch.batch.open(to.id, id());
+    batching_ = &ch;
+    return &ch.batch;
+  }
+
+  void added_to_batch(wire::batch_builder& batch) override {
+    if (!batch.full()) return;
+    for (auto& ch : channels_) {
+      if (&ch->batch != &batch) continue;
+      if (output(*ch).size() >= flush_threshold) flush(*ch);
+      return;
+    }
   }
 
   expected<wire::frame_ptr> call(actor_ref to, wire::envelope_builder& out,
@@ -128,7 +146,7 @@ class worker_loop final : public context {
     out.address(to.id, id(), correlation);
     channel& ch = route(to.id);
     if (auto room = make_room(ch, timeout); !room) return room.error();
-    ch.out.append(out.message());
+    output(ch).append(out.message());
     return await_answer(ch, correlation, deadline);
   }
 
@@ -136,7 +154,7 @@ class worker_loop final : public context {
 
   void answer(const deferred_reply& pending, wire::envelope_builder& out) override {
     channel* ch = find_channel(pending.channel);
-    (ch != nullptr && !ch->closed ? *ch : *channels_[0]).out.append(out.message());
+    output(ch != nullptr && !ch->closed ? *ch : *channels_[0]).append(out.message());
   }
 
   uint64_t after(std::chrono::milliseconds delay, std::function<void()> fn) override {
@@ -164,7 +182,7 @@ class worker_loop final : public context {
 
   std::size_t unsent_bytes() const override {
     std::size_t total = 0;
-    for (const auto& ch : channels_) total += ch->closed ? 0 : ch->out.size();
+    for (const auto& ch : channels_) total += ch->closed ? 0 : ch->out.size() + ch->batch.size_bytes();
     return total;
   }
 
@@ -181,7 +199,7 @@ class worker_loop final : public context {
     if (current_correlation_ == 0 || replied_) return;
     replied_ = true;
     out.address(current_sender_, id(), current_correlation_);
-    reply_channel().out.append(out.message());
+    output(reply_channel()).append(out.message());
   }
 
  private:
@@ -306,6 +324,7 @@ class worker_loop final : public context {
   void drop_closed_channels() {
     for (std::size_t i = 1; i < channels_.size();) {
       if (channels_[i]->closed && channels_[i]->in.buffered_bytes() == 0) {
+        if (batching_ == channels_[i].get()) batching_ = nullptr;
         channels_.erase(channels_.begin() + static_cast<std::ptrdiff_t>(i));
       } else {
         ++i;
@@ -329,8 +348,14 @@ class worker_loop final : public context {
     switch (envelope.which()) {
       case schema::Envelope::USER:
         current_fds_ = std::move(fds);
-        dispatch(envelope, *origin);
+        dispatch(envelope.getFrom(), envelope.getCorrelation(), envelope.getUser(), *origin);
         current_fds_.clear();
+        break;
+      case schema::Envelope::BATCH:
+        for (auto payload : envelope.getBatch()) {
+          if (stopping_) break;  // as between two frames: a stopping actor handles nothing more
+          dispatch(envelope.getFrom(), 0, payload, *origin);
+        }
         break;
       case schema::Envelope::SYSTEM:
         handle_system(envelope.getSystem(), std::move(fds));
@@ -340,12 +365,11 @@ class worker_loop final : public context {
     }
   }
 
-  void dispatch(schema::Envelope::Reader envelope, channel& origin) {
-    current_sender_ = envelope.getFrom();
-    current_correlation_ = envelope.getCorrelation();
+  void dispatch(uint64_t from, uint64_t correlation, schema::Payload::Reader payload, channel& origin) {
+    current_sender_ = from;
+    current_correlation_ = correlation;
     current_channel_ = origin.peer;
     replied_ = false;
-    auto payload = envelope.getUser();
     run_guarded([&] {
       if (!actor_->dispatch(payload.getTypeId(), payload.getBody(), *this)) {
         std::string what = "actor '" + name() + "' has no handler for schema type " + hex(payload.getTypeId());
@@ -483,8 +507,21 @@ class worker_loop final : public context {
     return {};
   }
 
+  // The channel's output, with its open batch framed first (so every frame
+  // written after it keeps the order of the sends).
+  wire::frame_writer& output(channel& ch) {
+    if (!ch.batch.empty()) {
+      if (filling_ == &ch.batch) {
+        throw std::logic_error("a send()'s fill function used the context on the channel of the message it fills; "
+                               "fill functions must only fill their message");
+      }
+      ch.batch.close_into(ch.out);
+    }
+    return ch.out;
+  }
+
   wire::flush_status flush(channel& ch) {
-    if (ch.out.empty()) return wire::flush_status::done;
+    if (output(ch).empty()) return wire::flush_status::done;
     if (ch.write_blocked) return wire::flush_status::would_block;  // no futile send() on a full socket
     auto status = ch.out.flush(ch.fd.get());
     ch.write_blocked = status == wire::flush_status::would_block;
@@ -515,7 +552,7 @@ class worker_loop final : public context {
     wire::envelope_builder out;
     out.address(0, id(), 0);
     fill(out.envelope().initSystem());
-    channels_[0]->out.append(out.message());  // system messages are never refused
+    output(*channels_[0]).append(out.message());  // system messages are never refused
   }
 
   void fail_current(errc code, const std::string& what) {
@@ -524,7 +561,7 @@ class worker_loop final : public context {
     auto failure = out.envelope().initFailure();
     failure.setCode(static_cast<uint16_t>(code));
     failure.setMessage(what);
-    reply_channel().out.append(out.message());
+    output(reply_channel()).append(out.message());
     replied_ = true;
   }
 
@@ -557,7 +594,7 @@ class worker_loop final : public context {
 
   void announce_exit() {
     send_system([&](schema::System::Builder s) { wire::write_exit_reason(s.initExit(), reason_); });
-    for (auto& ch : channels_) wire::flush_blocking(ch->fd.get(), ch->out, exit_flush_timeout);
+    for (auto& ch : channels_) wire::flush_blocking(ch->fd.get(), output(*ch), exit_flush_timeout);
   }
 
   void log(const std::string& what) const {
@@ -587,6 +624,7 @@ class worker_loop final : public context {
 
   wire::limits limits_;
   std::vector<std::unique_ptr<channel>> channels_;  // [0] is the mailbox
+  channel* batching_ = nullptr;                     // the channel of the last batch opened, if it still exists
   std::unique_ptr<behavior> actor_;
   std::deque<std::pair<uint64_t, wire::frame_ptr>> stash_;
   std::size_t stash_bytes_ = 0;

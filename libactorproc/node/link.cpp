@@ -52,9 +52,9 @@ expected<void> link::enqueue(capnp::MessageBuilder& message, std::chrono::millis
   return {};
 }
 
-void link::append_locked(kj::ArrayPtr<const capnp::word> frame) {
+void link::append_locked(kj::ArrayPtr<const capnp::word> frame, std::size_t messages) {
   out.append(frame);
-  ++messages_in;
+  messages_in += messages;
 }
 
 expected<uint64_t> link::start_request(wire::envelope_builder& builder, const std::shared_ptr<pending_request>& request,

@@ -130,7 +130,8 @@ struct link {
   /// Appends an already-framed message (routing between actors) without
   /// writing it: the reactor flushes each destination once per batch of routed
   /// frames. Never waits; the caller checked has_room_locked() under the lock.
-  void append_locked(kj::ArrayPtr<const capnp::word> frame);
+  /// `messages`: how many it carries (a batch carries several).
+  void append_locked(kj::ArrayPtr<const capnp::word> frame, std::size_t messages);
   bool has_room_locked() const { return out.size() < mailbox_bytes; }
   /// Flushes under the lock; registers for writability when the socket is full.
   void flush_locked();

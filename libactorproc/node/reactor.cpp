@@ -217,7 +217,8 @@ bool reactor::route_validated(link& from, kj::ArrayPtr<const capnp::word> frame)
     protocol_failure(from, "workers may not pass descriptors through the node");
     return false;
   }
-  ++from.messages_out;
+  std::size_t messages = wire::message_count(envelope);
+  from.messages_out += messages;
   uint64_t to_id = envelope.getTo();
   if (to_id == 0) {
     to_node(from, envelope, frame);
@@ -241,7 +242,7 @@ bool reactor::route_validated(link& from, kj::ArrayPtr<const capnp::word> frame)
   {
     std::lock_guard lock(to->mutex);
     if (to->state != link_state::exited && to->has_room_locked()) {
-      to->append_locked(frame);
+      to->append_locked(frame, messages);
       if (is_request) to->inflight.emplace(from.id, envelope.getCorrelation());
       if (!to->dirty) {
         to->dirty = true;
@@ -294,12 +295,11 @@ void reactor::resume(link& l) {
     l.paused = false;
     update_events_locked(l);
   }
-  if (route(l, frame->words())) {
-    --l.messages_out;  // counted when it was first routed
-    route_buffered(l);
-  } else {
-    --l.messages_out;
-  }
+  // Counted when it was first routed.
+  std::size_t messages = wire::message_count(frame->envelope());
+  bool delivered = route(l, frame->words());
+  l.messages_out -= messages;
+  if (delivered) route_buffered(l);
   if (l.reaped && !l.parked) {
     if (auto exited = find(l.id)) on_exit(exited);  // reads what is left, then finishes the exit
   }

@@ -19,6 +19,12 @@ void check_fields(schema::Envelope::Reader root) {
     case schema::Envelope::RESPONSE:
       (void)root.getResponse();
       return;
+    case schema::Envelope::BATCH:
+      // One-way messages only: a correlation or descriptors would have no one message to belong to.
+      if (root.getCorrelation() != 0) throw protocol_error("a batch of one-way messages carries a correlation id");
+      if (root.getFdCount() != 0) throw protocol_error("a batch of one-way messages carries descriptors");
+      (void)root.getBatch();
+      return;  // the bodies are walked below
     case schema::Envelope::FAILURE: {
       auto failure = root.getFailure();
       (void)failure.getMessage();

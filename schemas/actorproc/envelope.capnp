@@ -17,6 +17,8 @@ struct Envelope {
     response @5 :Payload;   # the successful answer to request `correlation`
     failure @6 :Failure;    # the failed answer to request `correlation`
     system @7 :System;      # runtime control messages
+    batch @8 :List(Payload);  # several one-way user messages, in order (correlation 0, no descriptors):
+                              # a sender's burst to one actor, built once and validated once
   }
 }
 

@@ -72,7 +72,7 @@ inline void send_garbage(actorproc::context& ctx, testing::SendGarbage::Kind kin
       capnp::MallocMessageBuilder message;
       auto fake = message.initRoot<testing::FakeEnvelope>();
       fake.setFrom(ctx.id());
-      fake.initE().setAs<capnp::Text>("from the future");
+      fake.initF().setAs<capnp::Text>("from the future");
       actorproc::wire::frame_writer out;
       out.append(message);
       out.flush(fd);
@@ -84,6 +84,18 @@ inline void send_garbage(actorproc::context& ctx, testing::SendGarbage::Kind kin
       write_raw(fd, header, sizeof header);
       write_raw(fd, &word, sizeof word);
       ::shutdown(fd, SHUT_WR);
+      break;
+    }
+    case K::BATCH_WITH_CORRELATION: {
+      capnp::MallocMessageBuilder message;
+      auto env = message.initRoot<actorproc::schema::Envelope>();
+      env.setFrom(ctx.id());
+      env.setTo(ctx.id());
+      env.setCorrelation(7);
+      env.initBatch(2)[0].setTypeId(capnp::typeId<testing::Tick>());
+      actorproc::wire::frame_writer out;
+      out.append(message);
+      out.flush(fd);
       break;
     }
     case K::SPOOFED_SENDER: {
@@ -120,7 +132,8 @@ inline void send_garbage(actorproc::context& ctx, testing::SendGarbage::Kind kin
 struct echo {
   using handles =
       actorproc::handles<testing::Echo, testing::Crash, testing::Nap, testing::WhoAmI, testing::Relay,
-                         testing::SendGarbage, testing::Tick, testing::Stats, testing::Watch, testing::Flood>;
+                         testing::SendGarbage, testing::Tick, testing::Stats, testing::Watch, testing::Flood,
+                         testing::Seq, testing::SeqStats, testing::NestedSend>;
 
   explicit echo(actorproc::context& ctx) {
     // args[0], if given, is a delay in milliseconds per Tick: a slow consumer.
@@ -204,7 +217,11 @@ struct echo {
     uint64_t sent = 0;
     std::string failure;
     for (; sent < m.getCount(); ++sent) {
-      auto r = ctx.send<testing::Tick>({m.getTarget()});
+      auto r = !m.getNumbered() ? ctx.send<testing::Tick>({m.getTarget()})
+                                : ctx.send<testing::Seq>({m.getTarget()}, [&](testing::Seq::Builder b) {
+                                    b.setN(sent);
+                                    if (m.getBigEvery() != 0 && sent % m.getBigEvery() == 0) b.initPad(20000);
+                                  });
       if (!r) {
         failure = to_string(r.error());
         break;
@@ -216,6 +233,30 @@ struct echo {
     });
   }
 
+  // Each burst is numbered from 0; within it, every number must follow the last.
+  void on(testing::Seq::Reader m) {
+    uint64_t expected = m.getN() == 0 ? 0 : next_seq;
+    if (m.getN() != expected && seq_error.empty()) {
+      seq_error = "expected " + std::to_string(expected) + ", got " + std::to_string(m.getN());
+    }
+    next_seq = m.getN() + 1;
+    ++seqs;
+  }
+
+  void on(testing::SeqStats::Reader, actorproc::context& ctx) {
+    ctx.reply<testing::Report>([&](testing::Report::Builder b) {
+      b.setReceived(seqs);
+      b.setText(seq_error);
+    });
+  }
+
+  void on(testing::NestedSend::Reader m, actorproc::context& ctx) {
+    actorproc::actor_ref target{m.getTarget()};
+    (void)ctx.send<testing::Tick>(target, [&](testing::Tick::Builder) {
+      (void)ctx.request<testing::Echo, testing::Echo>(target);
+    });
+  }
+
   void on_down(actorproc::actor_ref who, const actorproc::exit_reason& why, actorproc::context&) {
     last_down = std::to_string(who.id) + ": " + to_string(why);
   }
@@ -223,6 +264,9 @@ struct echo {
   std::chrono::milliseconds tick_delay{0};
   uint64_t ticks = 0;
   std::string last_down;
+  uint64_t seqs = 0;
+  uint64_t next_seq = 0;
+  std::string seq_error;
 };
 
 // Misbehaves depending on a marker file named by args[0]:

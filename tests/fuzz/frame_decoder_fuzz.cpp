@@ -73,6 +73,9 @@ void use(kj::ArrayPtr<const capnp::word> frame, const wire::limits& lim) {
     case schema::Envelope::RESPONSE:
       read_payload(e.getResponse());
       break;
+    case schema::Envelope::BATCH:
+      for (auto p : e.getBatch()) read_payload(p);
+      break;
     case schema::Envelope::FAILURE: {
       auto f = e.getFailure();
       sink = sink + f.getCode() + f.getMessage().size();

@@ -34,12 +34,14 @@
 #include <actorproc/actor/actor_ref.hpp>
 #include <actorproc/base/expected.hpp>
 #include <actorproc/base/unique_fd.hpp>
+#include <actorproc/wire/batch_builder.hpp>
 #include <actorproc/wire/envelope.hpp>
 #include <actorproc/wire/message.hpp>
 
 #include <chrono>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace actorproc {
@@ -84,12 +86,28 @@ class context {
   /// True while handling a request (a reply is expected).
   bool is_request() const { return current_correlation_ != 0; }
 
+  /// Consecutive sends to one destination are built into one batch envelope
+  /// (wire/batch_builder.hpp), which leaves when the actor next waits, or once
+  /// it is full. `fill` only fills the message: it must not send, request or
+  /// reply on the same channel (that throws std::logic_error: the message it
+  /// fills is still part of the open batch).
   template <class M, class Fill = no_fields>
   expected<void> send(actor_ref to, Fill&& fill = {}, std::chrono::milliseconds timeout = default_timeout) {
-    wire::envelope_builder out;
-    out.address(to.id, id_, 0);
-    fill(out.init_user<M>());
-    return post(out, timeout);
+    auto opened = open_batch(to, timeout);
+    if (!opened) return opened.error();
+    wire::batch_builder& batch = **opened;
+    auto index = static_cast<unsigned>(batch.count());
+    auto* outer = std::exchange(filling_, &batch);
+    try {
+      fill(batch.template add<M>());
+    } catch (...) {
+      filling_ = outer;
+      batch.drop(index);  // nothing half-filled is ever sent
+      throw;
+    }
+    filling_ = outer;
+    if (filling_ != &batch) added_to_batch(batch);
+    return {};
   }
 
   template <class M, class R, class Fill = no_fields>
@@ -171,7 +189,13 @@ class context {
   context(uint64_t id, std::string name, std::vector<std::string> args, std::vector<unique_fd> fds)
       : id_(id), name_(std::move(name)), args_(std::move(args)), inherited_fds_(std::move(fds)) {}
 
-  virtual expected<void> post(wire::envelope_builder& out, std::chrono::milliseconds timeout) = 0;
+  /// The open batch of one-way messages to `to`, opened (or, if another
+  /// destination's batch is open on that channel, replaced) as needed. Opening
+  /// one waits up to `timeout` for room in the channel's output, then fails
+  /// with mailbox_full.
+  virtual expected<wire::batch_builder*> open_batch(actor_ref to, std::chrono::milliseconds timeout) = 0;
+  /// A message was added to `batch`: closes it if it is full.
+  virtual void added_to_batch(wire::batch_builder& batch) = 0;
   virtual expected<wire::frame_ptr> call(actor_ref to, wire::envelope_builder& out,
                                          std::chrono::milliseconds timeout) = 0;
   virtual void respond(wire::envelope_builder& out) = 0;
@@ -186,6 +210,9 @@ class context {
   uint64_t current_channel_ = 0;
   bool replied_ = false;
   std::vector<unique_fd> current_fds_;
+  /// The batch whose message a send()'s fill function is filling, if any: it
+  /// must not be closed until that message is complete.
+  wire::batch_builder* filling_ = nullptr;
 
  private:
   uint64_t id_;

@@ -98,6 +98,11 @@ capnp::FlatArrayMessageReader open_frame(kj::ArrayPtr<const capnp::word> frame, 
 /// The checks of envelope_reader, on any message reader; throws protocol_error.
 schema::Envelope::Reader validated_root(capnp::MessageReader& reader);
 
+/// How many messages an envelope carries: a batch's length, otherwise 1.
+inline std::size_t message_count(schema::Envelope::Reader envelope) {
+  return envelope.isBatch() ? envelope.getBatch().size() : 1;
+}
+
 /// Conversions between the value type and its wire form.
 void write_exit_reason(schema::ExitReason::Builder out, const exit_reason& reason);
 exit_reason read_exit_reason(schema::ExitReason::Reader in);

@@ -5,6 +5,7 @@
 
 #include <capnp/message.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -20,12 +21,18 @@ struct limits {
   /// Nesting depth of pointers (blocks stack exhaustion by deep recursion).
   int max_nesting = 64;
 
-  /// Reader options for Cap'n Proto. The traversal limit is twice the frame size:
-  /// enough to read every word of an honest frame twice, too little for a frame
-  /// whose pointers alias the same data to amplify it ("the billion laughs").
+  /// Reader options for Cap'n Proto. Every read through a pointer counts
+  /// against the traversal limit, re-reads included: the validation walk reads
+  /// the whole frame once, and then handlers read what they need, some fields
+  /// more than once, and a batch's list several times. The limit is therefore
+  /// Cap'n Proto's own default (8 Mi words, 64 MiB of reads) or four times the
+  /// frame, whichever is larger. It still stops a frame whose pointers alias the
+  /// same data to amplify it ("the billion laughs"): the walk gives up after at
+  /// most that many reads.
   capnp::ReaderOptions reader_options(std::size_t frame_bytes) const {
     capnp::ReaderOptions options;
-    options.traversalLimitInWords = 2 * (frame_bytes / sizeof(capnp::word)) + 64;
+    options.traversalLimitInWords = std::max<uint64_t>(capnp::ReaderOptions{}.traversalLimitInWords,
+                                                       4 * (frame_bytes / sizeof(capnp::word)));
     options.nestingLimit = max_nesting;
     return options;
   }

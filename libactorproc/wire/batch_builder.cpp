@@ -1,0 +1,73 @@
+#include <actorproc/wire/batch_builder.hpp>
+
+#include <algorithm>
+#include <bit>
+
+namespace actorproc::wire {
+
+void batch_builder::open(uint64_t to, uint64_t from) {
+  if (!first_segment_) first_segment_.reset(new capnp::word[first_segment_words]());
+  message_.emplace(kj::arrayPtr(first_segment_.get(), first_segment_words));
+  auto root = message_->initRoot<schema::Envelope>();
+  root.setTo(to);
+  root.setFrom(from);
+  capacity_ = next_capacity_;
+  list_ = root.initBatch(capacity_);
+  to_ = to;
+  from_ = from;
+}
+
+void batch_builder::drop(unsigned index) {
+  // Later messages (sent from inside the failed fill) move down one slot.
+  for (unsigned i = index; i + 1 < count_; ++i) {
+    list_[i].setTypeId(list_[i + 1].getTypeId());
+    list_[i].getBody().adopt(list_[i + 1].getBody().disown());
+  }
+  --count_;
+  list_[count_].setTypeId(0);
+  list_[count_].getBody().clear();  // zeroes what the message had built
+  if (count_ == 0) message_.reset();
+}
+
+std::size_t batch_builder::size_bytes() const {
+  if (!message_) return 0;
+  // The list's unused slots are allocated but will be trimmed: they do not count.
+  constexpr std::size_t slot_words =
+      schema::Payload::_capnpPrivate::dataWordSize + schema::Payload::_capnpPrivate::pointerCount;
+  return (message_->sizeInWords() - (capacity_ - count_) * slot_words) * sizeof(capnp::word);
+}
+
+void batch_builder::close_into(frame_writer& out) {
+  if (count_ == 0) return;
+  auto root = message_->getRoot<schema::Envelope>();
+  if (count_ == 1) {
+    // A plain user envelope, as an unbatched send makes.
+    auto list = root.disownBatch();
+    auto only = list.get()[0];
+    auto user = root.initUser();
+    user.setTypeId(only.getTypeId());
+    user.getBody().adopt(only.getBody().disown());
+  } else if (count_ < capacity_) {
+    auto list = root.disownBatch();
+    list.truncate(count_);
+    root.adoptBatch(kj::mv(list));
+  }
+  // The next list's length. A batch that reached the size limit gets exactly
+  // its length (messages of a burst tend to be alike, so the next one fills
+  // it with no slot to trim). A burst that filled this list gets a longer one.
+  // A short batch gets a shorter one.
+  if (size_bytes() >= close_at_bytes) {
+    next_capacity_ = std::max(count_, min_capacity);
+  } else if (count_ == capacity_) {
+    next_capacity_ = std::min(2 * capacity_, max_capacity);
+  } else {
+    next_capacity_ = std::clamp(std::bit_ceil(2 * count_), min_capacity, max_capacity);
+  }
+  out.append(*message_);
+  count_ = 0;
+  capacity_ = 0;
+  list_ = {};
+  message_.reset();
+}
+
+}  // namespace actorproc::wire
