@@ -33,6 +33,12 @@ constexpr std::size_t flush_threshold = 64 * 1024;
 constexpr std::size_t stash_limit = 16 << 20;
 // A requester blocked in recvmsg looks up at least this often (deadline, other channels).
 constexpr std::chrono::milliseconds receive_slice{50};
+// The same for a direct channel, where it also bounds how long a blocking read
+// on it keeps the other channels waiting (see read_busy_channel).
+constexpr std::chrono::milliseconds peer_receive_slice{2};
+// With several channels, at most this many waits in a row read the busy one
+// directly; then a poll looks at all of them.
+constexpr int max_direct_reads = 8;
 // How long the final exit announcement may take to leave.
 constexpr auto exit_flush_timeout = 1000ms;
 
@@ -48,8 +54,9 @@ struct channel {
   bool write_blocked = false;  // the last send found the socket full: wait for POLLOUT before trying again
 
   channel(uint64_t p, unique_fd f, const wire::limits& lim) : peer(p), fd(std::move(f)), in(lim) {
-    // A blocking receive (while a request waits) returns after this slice at the latest.
-    timeval slice{0, static_cast<suseconds_t>(std::chrono::microseconds(receive_slice).count())};
+    // A blocking receive returns after this slice at the latest.
+    auto limit = peer == 0 ? receive_slice : peer_receive_slice;
+    timeval slice{0, static_cast<suseconds_t>(std::chrono::microseconds(limit).count())};
     ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &slice, sizeof slice);
   }
 };
@@ -225,6 +232,8 @@ class worker_loop final : public context {
       std::optional<kj::ArrayPtr<const capnp::word>> frame;
       if (!next_frame(ch, frame)) return;
       if (frame) {
+        busy_peer_ = ch.peer;
+        busy_ = true;
         ch.in.hold();
         handle(*frame, &ch);
         ch.in.release();
@@ -267,11 +276,17 @@ class worker_loop final : public context {
   // Flushes every channel, then blocks until one is readable (or the timeout).
   void wait_for_input(std::chrono::milliseconds timeout) {
     std::vector<pollfd> fds;
+    bool flushed = true;
     for (auto& ch : channels_) {
       short events = POLLIN;
-      if (flush(*ch) == wire::flush_status::would_block) events |= POLLOUT;
+      if (flush(*ch) == wire::flush_status::would_block) {
+        events |= POLLOUT;
+        flushed = false;
+      }
       fds.push_back({ch->fd.get(), events, 0});
     }
+    // Nothing but input can need attention: no timer, no watch, no output waiting.
+    if (flushed && timeout.count() < 0 && watches_.empty() && read_busy_channel()) return;
     // Watches already known to be ready wait for their callback, not in poll
     // (a level-triggered descriptor would make a waiting request() spin).
     std::vector<fd_watch*> polled;
@@ -293,22 +308,51 @@ class worker_loop final : public context {
     }
   }
 
-  void read(channel& ch, bool block = false) {
+  // Waits for input in recvmsg on the channel the last frame came by, without
+  // poll: one system call where poll + recvmsg take two, which is about a
+  // tenth of a round trip on this kind of VM. The mailbox, when it is the only
+  // channel, is waited on this way for as long as it is busy. With direct
+  // channels open, none may keep the others waiting: only a direct channel is
+  // read this way, its read gives up after its short slice (the channel is
+  // then no longer busy), and every max_direct_reads-th wait polls them all.
+  // False: poll instead.
+  bool read_busy_channel() {
+    if (!busy_) return false;
+    channel* busy = find_channel(busy_peer_);
+    if (busy == nullptr || busy->closed) return false;
+    if (channels_.size() > 1) {
+      // The mailbox's slice is long: with direct channels open, poll instead.
+      if (busy->peer == 0) return false;
+      if (direct_reads_ >= max_direct_reads) {
+        direct_reads_ = 0;
+        return false;
+      }
+    }
+    if (read(*busy, true) == wire::read_status::would_block) {  // the slice passed: quiet now
+      busy_ = false;
+      direct_reads_ = 0;
+      return false;
+    }
+    ++direct_reads_;
+    return true;
+  }
+
+  wire::read_status read(channel& ch, bool block = false) {
     wire::read_status status;
     try {
       status = ch.in.read_from(ch.fd.get(), block);
     } catch (const wire::protocol_error& e) {
       protocol_failure(ch, e.what());
-      return;
+      return wire::read_status::failed;
     }
     switch (status) {
       case wire::read_status::data:
       case wire::read_status::would_block:
-        return;
+        return status;
       case wire::read_status::truncated:
         if (ch.peer != 0) break;
         protocol_failure(ch, "the node closed the mailbox in the middle of a frame");
-        return;
+        return status;
       case wire::read_status::end_of_stream:
       case wire::read_status::failed:
         break;
@@ -319,6 +363,7 @@ class worker_loop final : public context {
       reason_ = exit_reason::shutdown();
     }
     ch.closed = true;
+    return status;
   }
 
   void drop_closed_channels() {
@@ -625,6 +670,9 @@ class worker_loop final : public context {
   wire::limits limits_;
   std::vector<std::unique_ptr<channel>> channels_;  // [0] is the mailbox
   channel* batching_ = nullptr;                     // the channel of the last batch opened, if it still exists
+  uint64_t busy_peer_ = 0;                          // the channel the last frame came by...
+  bool busy_ = true;                                // ... if it has not been quiet for a slice since
+  int direct_reads_ = 0;                            // waits in a row that read it without poll
   std::unique_ptr<behavior> actor_;
   std::deque<std::pair<uint64_t, wire::frame_ptr>> stash_;
   std::size_t stash_bytes_ = 0;
