@@ -29,6 +29,8 @@
 // median over repetitions of the per-repetition mean.
 
 #include <actorproc/actorproc.hpp>
+#include <actorproc/wire/batch_builder.hpp>
+#include <actorproc/wire/envelope.hpp>
 #include <actorproc/wire/frame_writer.hpp>
 #include <examples/messages.capnp.h>
 
@@ -245,6 +247,54 @@ void expect_count(uint64_t got, long want, const char* what) {
   }
 }
 
+// The in-process cost of one batched Ping, with no IPC at all: what a sender
+// spends building and framing it, and what a receiver spends validating it
+// and reading its field (inline, with no dispatch). Their inverse bounds what
+// any transport could reach: one CPU must pay both; two CPUs in a pipeline at
+// best the larger.
+std::pair<double, double> floor_ns(long messages) {
+  namespace wire = actorproc::wire;
+  wire::batch_builder batch;
+  wire::frame_writer out;
+  auto t0 = clk::now();
+  for (long i = 0; i < messages; ++i) {
+    if (!batch.accepts(2, 1)) {
+      batch.close_into(out);
+      out.clear();
+      batch.open(2, 1);
+    }
+    batch.add<demo::Ping>().setSeq(static_cast<uint64_t>(i));
+    if (batch.full()) {
+      batch.close_into(out);
+      out.clear();
+    }
+  }
+  batch.close_into(out);
+  double send = static_cast<double>(nanos_since(t0)) / static_cast<double>(messages);
+
+  // One full batch, as the burst above makes them, read over and over.
+  batch.open(2, 1);
+  for (uint64_t i = 0; !batch.full(); ++i) batch.add<demo::Ping>().setSeq(i);
+  out.clear();
+  batch.close_into(out);
+  std::vector<capnp::word> frame(out.size() / sizeof(capnp::word));
+  std::memcpy(frame.data(), out.buffered().data(), out.size());
+  wire::limits limits;
+  uint64_t sum = 0;
+  long read = 0;
+  t0 = clk::now();
+  while (read < messages) {
+    wire::envelope_reader envelope(kj::arrayPtr(frame.data(), frame.size()), limits);
+    for (auto payload : envelope.get().getBatch()) {
+      if (payload.getTypeId() == capnp::typeId<demo::Ping>()) sum += payload.getBody().getAs<demo::Ping>().getSeq();
+      ++read;
+    }
+  }
+  double receive = static_cast<double>(nanos_since(t0)) / static_cast<double>(read);
+  if (sum == 0) throw std::runtime_error("floor: nothing was read");
+  return {send, receive};
+}
+
 int run_placement(const actorproc::entry_table& actors, const config& cfg, const std::string& placement, FILE* out) {
   reporter rep{out, {}};
   raw_pingpong pp{-1, -1};
@@ -326,6 +376,9 @@ int run_placement(const actorproc::entry_table& actors, const config& cfg, const
         expect_count(c2, cfg.tp_routed, "source->sink routed");
         rep.add("tp.routed", per_second(c2, rt));
         rep.add("tp.host", host_tp(sink_r, cfg.tp_host));
+        auto [send_ns, receive_ns] = floor_ns(cfg.tp_direct);
+        rep.add("tp.ceiling_one_cpu", 1e9 / (send_ns + receive_ns));
+        rep.add("tp.ceiling_two_cpus", 1e9 / std::max(send_ns, receive_ns));
       }
     }
     rep.flush();
@@ -544,7 +597,9 @@ int main(int argc, char** argv) {
                     {"tp.raw_write1", "raw C one write() per 64 B msg (B2 write1)", cfg.tp_raw_write1},
                     {"tp.direct", "actor source->sink send, direct (connect)", cfg.tp_direct},
                     {"tp.routed", "actor source->sink send, routed via node", cfg.tp_routed},
-                    {"tp.host", "node thread handle.send -> sink", cfg.tp_host}},
+                    {"tp.host", "node thread handle.send -> sink", cfg.tp_host},
+                    {"tp.ceiling_one_cpu", "ceiling: build+validate+read, no IPC, 1 CPU", cfg.tp_direct},
+                    {"tp.ceiling_two_cpus", "ceiling: same, sender and receiver in parallel", cfg.tp_direct}},
                    "tp.direct",
                    [](double ours, double raw, bool goal) {
                      double x = 100.0 * ours / raw;

@@ -19,6 +19,7 @@
 
 #include <cstddef>
 #include <deque>
+#include <span>
 #include <vector>
 
 namespace actorproc::wire {
@@ -43,6 +44,8 @@ class frame_writer {
   flush_status flush(int fd);
 
   std::size_t size() const { return bytes_.size() - head_; }
+  /// The bytes not yet written, in stream order (valid until the next call).
+  std::span<const std::byte> buffered() const { return {bytes_.data() + head_, size()}; }
   bool empty() const { return size() == 0; }
   /// Drops everything still buffered (the peer is gone).
   void clear();
