@@ -18,7 +18,9 @@
 // Semantics:
 // - send() is asynchronous and ordered per destination. It blocks only while the
 //   worker's own output buffer is full (bounded), up to the send timeout, then
-//   fails with mailbox_full.
+//   fails with mailbox_full. Consecutive sends to one actor share one batch
+//   envelope, which leaves when the actor next waits (its handler returns or
+//   it makes a request) or once it holds 16 KiB.
 // - request() blocks this actor until the answer comes or the timeout passes.
 //   Other messages that arrive meanwhile are kept (bounded) and handled after
 //   the current handler returns, in arrival order. WARNING: two actors that
