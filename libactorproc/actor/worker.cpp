@@ -320,7 +320,8 @@ class worker_loop final : public context {
     if (!busy_) return false;
     channel* busy = find_channel(busy_peer_);
     if (busy == nullptr || busy->closed) return false;
-    if (channels_.size() > 1) {
+    bool others = channels_.size() > 1;
+    if (others) {
       // The mailbox's slice is long: with direct channels open, poll instead.
       if (busy->peer == 0) return false;
       if (direct_reads_ >= max_direct_reads) {
@@ -333,7 +334,7 @@ class worker_loop final : public context {
       direct_reads_ = 0;
       return false;
     }
-    ++direct_reads_;
+    if (others) ++direct_reads_;
     return true;
   }
 
