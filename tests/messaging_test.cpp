@@ -348,6 +348,48 @@ BOOST_AUTO_TEST_CASE(a_fill_function_that_uses_the_same_channel_crashes_its_acto
   BOOST_TEST(ticks_of(other) == 0u);  // the half-filled Tick was never sent
 }
 
+// A message too large for a frame would make its receiver refuse the frame
+// and kill the sender. Each sender refuses it first instead, with too_large,
+// and goes on: a worker's one-way send (the messages batched before it still
+// arrive, in order), a worker's reply, and the node's own send.
+BOOST_AUTO_TEST_CASE(a_message_too_large_for_a_frame_is_refused_by_its_sender_with_too_large) {
+  node_options options;
+  options.limits.max_frame_bytes = 16 * 1024;  // the Flood's 20 KB messages do not fit
+  node n{table(), options};
+  auto sink = n.spawn("echo").value();
+  auto source = n.spawn("echo").value();
+
+  auto flood = source.request<testing::Flood, testing::Report>(
+      [&](testing::Flood::Builder b) {
+        b.setTarget(sink.id());
+        b.setCount(100);
+        b.setNumbered(true);
+        b.setBigEvery(4);  // messages 0-2 are small, 3 is 20 KB
+      },
+      patience);
+  BOOST_REQUIRE(flood);
+  BOOST_TEST(flood->getReceived() == 3u);
+  BOOST_TEST(std::string(flood->getText()).find("too_large") != std::string::npos, flood->getText().cStr());
+  auto seqs = sink.request<testing::SeqStats, testing::Report>({}, patience);
+  BOOST_REQUIRE(seqs);
+  BOOST_TEST(seqs->getReceived() == 3u);
+  BOOST_TEST(seqs->getText().size() == 0u, seqs->getText().cStr());
+
+  auto big = source.request<testing::BigReply, testing::Echo>(
+      [](testing::BigReply::Builder b) { b.setBytes(20000); }, patience);
+  BOOST_REQUIRE(!big);
+  BOOST_TEST((big.error().code == errc::too_large), to_string(big.error()));
+
+  std::string text(20000, 'y');
+  auto sent = sink.send<testing::Echo>([&](testing::Echo::Builder b) { b.setText(text); });
+  BOOST_REQUIRE(!sent);
+  BOOST_TEST((sent.error().code == errc::too_large), to_string(sent.error()));
+
+  // Nobody was killed for it.
+  BOOST_TEST(echo_through(source, "still here") == "still here");
+  BOOST_TEST(echo_through(sink, "still here") == "still here");
+}
+
 // A worker that exits while the node still holds its messages back (their
 // destination's mailbox is full) has them all delivered: a dead sender's exit
 // is finished only once its stream is routed.

@@ -137,13 +137,22 @@ class worker_loop final : public context {
     return &ch.batch;
   }
 
-  void added_to_batch(wire::batch_builder& batch) override {
-    if (!batch.full()) return;
+  expected<void> added_to_batch(wire::batch_builder& batch, unsigned index, bool nested) override {
+    std::size_t bytes = batch.size_bytes();
+    if (bytes + frame_table_bytes() > limits_.max_frame_bytes) {
+      batch.drop(index);
+      return error(errc::too_large, "a one-way message of about " + std::to_string(bytes) +
+                                        " bytes (with its batch) exceeds the frame limit of " +
+                                        std::to_string(limits_.max_frame_bytes) + " bytes; not sent");
+    }
+    bool full = bytes >= wire::batch_builder::close_at_bytes || batch.at_capacity();
+    if (nested || !full) return {};
     for (auto& ch : channels_) {
       if (&ch->batch != &batch) continue;
       if (output(*ch).size() >= flush_threshold) flush(*ch);
-      return;
+      break;
     }
+    return {};
   }
 
   expected<wire::frame_ptr> call(actor_ref to, wire::envelope_builder& out,
@@ -151,6 +160,7 @@ class worker_loop final : public context {
     auto deadline = clock::now() + timeout;
     uint64_t correlation = next_correlation_++;
     out.address(to.id, id(), correlation);
+    if (auto fits = fits_in_frame(out, "request"); !fits) return fits.error();
     channel& ch = route(to.id);
     if (auto room = make_room(ch, timeout); !room) return room.error();
     output(ch).append(out.message());
@@ -161,7 +171,15 @@ class worker_loop final : public context {
 
   void answer(const deferred_reply& pending, wire::envelope_builder& out) override {
     channel* ch = find_channel(pending.channel);
-    output(ch != nullptr && !ch->closed ? *ch : *channels_[0]).append(out.message());
+    auto& to = output(ch != nullptr && !ch->closed ? *ch : *channels_[0]);
+    if (auto fits = fits_in_frame(out, "reply"); !fits) {
+      wire::envelope_builder failure;
+      failure.address(pending.to, id(), pending.correlation);
+      fill_failure(failure, errc::too_large, fits.error().message);
+      to.append(failure.message());
+      return;
+    }
+    to.append(out.message());
   }
 
   uint64_t after(std::chrono::milliseconds delay, std::function<void()> fn) override {
@@ -206,6 +224,7 @@ class worker_loop final : public context {
     if (current_correlation_ == 0 || replied_) return;
     replied_ = true;
     out.address(current_sender_, id(), current_correlation_);
+    if (auto fits = fits_in_frame(out, "reply"); !fits) return fail_current(errc::too_large, fits.error().message);
     output(reply_channel()).append(out.message());
   }
 
@@ -604,12 +623,29 @@ class worker_loop final : public context {
   void fail_current(errc code, const std::string& what) {
     wire::envelope_builder out;
     out.address(current_sender_, id(), current_correlation_);
-    auto failure = out.envelope().initFailure();
-    failure.setCode(static_cast<uint16_t>(code));
-    failure.setMessage(what);
+    fill_failure(out, code, what);
     output(reply_channel()).append(out.message());
     replied_ = true;
   }
+
+  static void fill_failure(wire::envelope_builder& out, errc code, const std::string& what) {
+    auto failure = out.envelope().initFailure();
+    failure.setCode(static_cast<uint16_t>(code));
+    failure.setMessage(what);
+  }
+
+  // The receiver refuses a frame beyond the limit as a protocol error and
+  // kills its sender: a message that cannot fit is refused here instead, with
+  // an error its sender can handle.
+  expected<void> fits_in_frame(wire::envelope_builder& out, const char* what) const {
+    std::size_t bytes = wire::framed_size(out.message());
+    if (bytes <= limits_.max_frame_bytes) return {};
+    return error(errc::too_large, std::string("a ") + what + " of " + std::to_string(bytes) +
+                                      " bytes exceeds the frame limit of " +
+                                      std::to_string(limits_.max_frame_bytes) + " bytes; not sent");
+  }
+  // The most a segment table can take (wire::limits::max_segments segments).
+  std::size_t frame_table_bytes() const { return 4 * (std::size_t{limits_.max_segments} + 2); }
 
   void crash(const std::string& what) {
     if (current_correlation_ != 0 && !replied_) fail_current(errc::handler_exception, what);

@@ -34,6 +34,10 @@ void link::flush_locked() {
 
 expected<void> link::enqueue(capnp::MessageBuilder& message, std::chrono::milliseconds timeout, bool system,
                              std::vector<unique_fd> fds) {
+  if (std::size_t bytes = wire::framed_size(message); bytes > max_frame_bytes) {
+    return error(errc::too_large, "a message of " + std::to_string(bytes) + " bytes exceeds the frame limit of " +
+                                      std::to_string(max_frame_bytes) + " bytes; not sent to actor '" + name + "'");
+  }
   std::unique_lock lock(mutex);
   if (!system) {
     auto deadline = clock::now() + timeout;

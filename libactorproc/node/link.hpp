@@ -78,6 +78,7 @@ struct link {
         socket(std::move(socket)),
         owner(owner),
         mailbox_bytes(mailbox_bytes),
+        max_frame_bytes(limits.max_frame_bytes),
         in(limits),
         pidfd(std::move(pidfd)) {}
 
@@ -87,6 +88,7 @@ struct link {
   unique_fd socket;
   link_owner& owner;
   const std::size_t mailbox_bytes;
+  const std::size_t max_frame_bytes;  // the worker refuses larger frames (and would stop)
 
   // ---- reactor-owned
   wire::frame_decoder in;

@@ -399,6 +399,12 @@ class pool_core : public std::enable_shared_from_this<pool_core> {
     auto c = std::move(slot->running);
     auto& answer = *e.answer;
     if (!answer) {
+      if (answer.error().code == errc::too_large) {
+        // The worker is well; its results could not fit in one frame, and
+        // would not on a retry either.
+        settle_locked(*c, answer.error(), done);
+        return;
+      }
       // The worker died (or failed the whole chunk): replace it, and retry.
       slot->handle.kill();
       workers_.erase(slot);

@@ -18,15 +18,31 @@ void batch_builder::open(uint64_t to, uint64_t from) {
 }
 
 void batch_builder::drop(unsigned index) {
-  // Later messages (sent from inside the failed fill) move down one slot.
-  for (unsigned i = index; i + 1 < count_; ++i) {
-    list_[i].setTypeId(list_[i + 1].getTypeId());
-    list_[i].getBody().adopt(list_[i + 1].getBody().disown());
+  // The dropped message's words stay allocated in this message (Cap'n Proto
+  // cannot give them back), so the others are copied into a fresh one: a
+  // frame never carries the space of a dropped message, however large.
+  capnp::MallocMessageBuilder kept;
+  auto copy = kept.initRoot<capnp::List<schema::Payload>>(count_ - 1);
+  for (unsigned from = 0, to = 0; from < count_; ++from) {
+    if (from == index) continue;
+    copy[to].setTypeId(list_[from].getTypeId());
+    copy[to].getBody().set(list_[from].getBody().asReader());
+    ++to;
   }
-  --count_;
-  list_[count_].setTypeId(0);
-  list_[count_].getBody().clear();  // zeroes what the message had built
-  if (count_ == 0) message_.reset();
+  unsigned remaining = count_ - 1;
+  unsigned capacity = capacity_;
+  message_.reset();  // zeroes the first segment for the next message
+  count_ = 0;
+  capacity_ = 0;
+  list_ = {};
+  if (remaining == 0) return;
+  next_capacity_ = capacity;
+  open(to_, from_);
+  for (auto payload : copy.asReader()) {
+    list_[count_].setTypeId(payload.getTypeId());
+    list_[count_].getBody().set(payload.getBody());
+    ++count_;
+  }
 }
 
 std::size_t batch_builder::size_bytes() const {

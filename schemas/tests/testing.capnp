@@ -13,10 +13,12 @@ struct Nap { millis @0 :UInt32; }
 struct Relay { target @0 :UInt64; text @1 :Text; timeoutMillis @2 :UInt32; }
 # Sends `count` Ticks to `target`; when `numbered`, Seq messages numbered from
 # 0 instead, every `bigEvery`-th of them (if not 0) carrying 20 KB of padding.
+# Stops at the first failed send; answered with a Report (sent, the error).
 struct Flood { target @0 :UInt64; count @1 :UInt64; numbered @2 :Bool; bigEvery @3 :UInt32; }
 struct Seq { n @0 :UInt64; pad @1 :Data; }
 struct SeqStats {}                       # answered with a Report: Seq messages received, first order error
 struct NestedSend { target @0 :UInt64; } # a send whose fill function makes a request (a usage error)
+struct BigReply { bytes @0 :UInt32; }    # answered with an Echo of that many bytes of text
 struct SendGarbage {
   kind @0 :Kind;
   enum Kind { tooManySegments @0; oversized @1; badPointer @2; unknownKind @3; truncated @4; spoofedSender @5; emptyFrame @6; wrongPointerKind @7; batchWithCorrelation @8; }

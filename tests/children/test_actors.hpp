@@ -133,7 +133,7 @@ struct echo {
   using handles =
       actorproc::handles<testing::Echo, testing::Crash, testing::Nap, testing::WhoAmI, testing::Relay,
                          testing::SendGarbage, testing::Tick, testing::Stats, testing::Watch, testing::Flood,
-                         testing::Seq, testing::SeqStats, testing::NestedSend>;
+                         testing::Seq, testing::SeqStats, testing::NestedSend, testing::BigReply>;
 
   explicit echo(actorproc::context& ctx) {
     // args[0], if given, is a delay in milliseconds per Tick: a slow consumer.
@@ -220,7 +220,7 @@ struct echo {
       auto r = !m.getNumbered() ? ctx.send<testing::Tick>({m.getTarget()})
                                 : ctx.send<testing::Seq>({m.getTarget()}, [&](testing::Seq::Builder b) {
                                     b.setN(sent);
-                                    if (m.getBigEvery() != 0 && sent % m.getBigEvery() == 0) b.initPad(20000);
+                                    if (m.getBigEvery() != 0 && (sent + 1) % m.getBigEvery() == 0) b.initPad(20000);
                                   });
       if (!r) {
         failure = to_string(r.error());
@@ -248,6 +248,11 @@ struct echo {
       b.setReceived(seqs);
       b.setText(seq_error);
     });
+  }
+
+  void on(testing::BigReply::Reader m, actorproc::context& ctx) {
+    std::string text(m.getBytes(), 'x');
+    ctx.reply<testing::Echo>([&](testing::Echo::Builder b) { b.setText(text); });
   }
 
   void on(testing::NestedSend::Reader m, actorproc::context& ctx) {

@@ -92,7 +92,8 @@ class context {
   /// (wire/batch_builder.hpp), which leaves when the actor next waits, or once
   /// it is full. `fill` only fills the message: it must not send, request or
   /// reply on the same channel (that throws std::logic_error: the message it
-  /// fills is still part of the open batch).
+  /// fills is still part of the open batch). A message too large for a frame
+  /// (wire::limits::max_frame_bytes, less a batch's 16 KiB) is not sent: too_large.
   template <class M, class Fill = no_fields>
   expected<void> send(actor_ref to, Fill&& fill = {}, std::chrono::milliseconds timeout = default_timeout) {
     auto opened = open_batch(to, timeout);
@@ -108,8 +109,7 @@ class context {
       throw;
     }
     filling_ = outer;
-    if (filling_ != &batch) added_to_batch(batch);
-    return {};
+    return added_to_batch(batch, index, filling_ == &batch);
   }
 
   template <class M, class R, class Fill = no_fields>
@@ -196,8 +196,10 @@ class context {
   /// one waits up to `timeout` for room in the channel's output, then fails
   /// with mailbox_full.
   virtual expected<wire::batch_builder*> open_batch(actor_ref to, std::chrono::milliseconds timeout) = 0;
-  /// A message was added to `batch`: closes it if it is full.
-  virtual void added_to_batch(wire::batch_builder& batch) = 0;
+  /// The message at `index` of `batch` is complete: takes it back with
+  /// too_large if it cannot fit in a frame, else closes the batch if it is full
+  /// (unless `nested`: another message of the batch is still being filled).
+  virtual expected<void> added_to_batch(wire::batch_builder& batch, unsigned index, bool nested) = 0;
   virtual expected<wire::frame_ptr> call(actor_ref to, wire::envelope_builder& out,
                                          std::chrono::milliseconds timeout) = 0;
   virtual void respond(wire::envelope_builder& out) = 0;

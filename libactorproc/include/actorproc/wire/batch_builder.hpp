@@ -62,13 +62,16 @@ class batch_builder {
     payload.setTypeId(capnp::typeId<T>());
     return payload.getBody().template initAs<T>();
   }
-  /// Takes back the message added at `index` (its filling failed).
+  /// Takes back the message added at `index` (its filling failed, or it is
+  /// too large). Rare: the other messages are copied into a fresh batch.
   void drop(unsigned index);
 
   /// The size of the batch's message so far, in bytes.
   std::size_t size_bytes() const;
   /// Whether the batch must be closed before another message joins it.
-  bool full() const { return count_ == capacity_ || size_bytes() >= close_at_bytes; }
+  bool full() const { return at_capacity() || size_bytes() >= close_at_bytes; }
+  /// Whether the list has no free slot left.
+  bool at_capacity() const { return count_ == capacity_; }
 
   /// Frames the batch into `out` (nothing if it is empty) and empties it.
   void close_into(frame_writer& out);
