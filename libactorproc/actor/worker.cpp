@@ -140,6 +140,11 @@ class worker_loop final : public context {
   expected<void> added_to_batch(wire::batch_builder& batch, unsigned index, bool nested) override {
     std::size_t bytes = batch.size_bytes();
     if (bytes + frame_table_bytes() > limits_.max_frame_bytes) {
+      if (nested) {
+        // Compacting the batch would invalidate the builder being filled: a usage error.
+        batch.drop(index, false);
+        throw std::logic_error("a message too large for a frame was sent from inside another send's fill function");
+      }
       batch.drop(index);
       return error(errc::too_large, "a one-way message of about " + std::to_string(bytes) +
                                         " bytes (with its batch) exceeds the frame limit of " +

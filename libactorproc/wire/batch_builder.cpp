@@ -17,7 +17,19 @@ void batch_builder::open(uint64_t to, uint64_t from) {
   from_ = from;
 }
 
-void batch_builder::drop(unsigned index) {
+void batch_builder::drop(unsigned index, bool compact) {
+  if (!compact) {
+    // In place: later messages move down one slot; builders of earlier ones stay valid.
+    for (unsigned i = index; i + 1 < count_; ++i) {
+      list_[i].setTypeId(list_[i + 1].getTypeId());
+      list_[i].getBody().adopt(list_[i + 1].getBody().disown());
+    }
+    --count_;
+    list_[count_].setTypeId(0);
+    list_[count_].getBody().clear();  // zeroes what the message had built
+    if (count_ == 0) message_.reset();
+    return;
+  }
   // The dropped message's words stay allocated in this message (Cap'n Proto
   // cannot give them back), so the others are copied into a fresh one: a
   // frame never carries the space of a dropped message, however large.

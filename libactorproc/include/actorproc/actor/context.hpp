@@ -105,7 +105,9 @@ class context {
       fill(batch.template add<M>());
     } catch (...) {
       filling_ = outer;
-      batch.drop(index);  // nothing half-filled is ever sent
+      // Nothing half-filled is ever sent. Inside another send's fill to this
+      // batch, that message's builder must stay valid: drop in place.
+      batch.drop(index, outer != &batch);
       throw;
     }
     filling_ = outer;

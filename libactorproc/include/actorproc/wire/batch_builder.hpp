@@ -63,8 +63,11 @@ class batch_builder {
     return payload.getBody().template initAs<T>();
   }
   /// Takes back the message added at `index` (its filling failed, or it is
-  /// too large). Rare: the other messages are copied into a fresh batch.
-  void drop(unsigned index);
+  /// too large). With `compact`, the other messages are copied into a fresh
+  /// batch, so the frame keeps nothing of the dropped one (its words stay
+  /// allocated otherwise, zeroed); builders of other messages are then
+  /// invalid. Without it, builders of earlier messages stay valid.
+  void drop(unsigned index, bool compact = true);
 
   /// The size of the batch's message so far, in bytes.
   std::size_t size_bytes() const;
