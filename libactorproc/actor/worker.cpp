@@ -165,10 +165,9 @@ class worker_loop final : public context {
     auto deadline = clock::now() + timeout;
     uint64_t correlation = next_correlation_++;
     out.address(to.id, id(), correlation);
-    if (auto fits = fits_in_frame(out, "request"); !fits) return fits.error();
     channel& ch = route(to.id);
     if (auto room = make_room(ch, timeout); !room) return room.error();
-    output(ch).append(out.message());
+    if (auto sent = append_within_frame(output(ch), out, "request"); !sent) return sent.error();
     return await_answer(ch, correlation, deadline);
   }
 
@@ -177,14 +176,12 @@ class worker_loop final : public context {
   void answer(const deferred_reply& pending, wire::envelope_builder& out) override {
     channel* ch = find_channel(pending.channel);
     auto& to = output(ch != nullptr && !ch->closed ? *ch : *channels_[0]);
-    if (auto fits = fits_in_frame(out, "reply"); !fits) {
+    if (auto sent = append_within_frame(to, out, "reply"); !sent) {
       wire::envelope_builder failure;
       failure.address(pending.to, id(), pending.correlation);
-      fill_failure(failure, errc::too_large, fits.error().message);
+      failure.init_failure(errc::too_large, sent.error().message);
       to.append(failure.message());
-      return;
     }
-    to.append(out.message());
   }
 
   uint64_t after(std::chrono::milliseconds delay, std::function<void()> fn) override {
@@ -229,8 +226,9 @@ class worker_loop final : public context {
     if (current_correlation_ == 0 || replied_) return;
     replied_ = true;
     out.address(current_sender_, id(), current_correlation_);
-    if (auto fits = fits_in_frame(out, "reply"); !fits) return fail_current(errc::too_large, fits.error().message);
-    output(reply_channel()).append(out.message());
+    if (auto sent = append_within_frame(output(reply_channel()), out, "reply"); !sent) {
+      fail_current(errc::too_large, sent.error().message);
+    }
   }
 
  private:
@@ -628,22 +626,17 @@ class worker_loop final : public context {
   void fail_current(errc code, const std::string& what) {
     wire::envelope_builder out;
     out.address(current_sender_, id(), current_correlation_);
-    fill_failure(out, code, what);
+    out.init_failure(code, what);
     output(reply_channel()).append(out.message());
     replied_ = true;
   }
 
-  static void fill_failure(wire::envelope_builder& out, errc code, const std::string& what) {
-    auto failure = out.envelope().initFailure();
-    failure.setCode(static_cast<uint16_t>(code));
-    failure.setMessage(what);
-  }
-
   // The receiver refuses a frame beyond the limit as a protocol error and
   // kills its sender: a message that cannot fit is refused here instead, with
-  // an error its sender can handle.
-  expected<void> fits_in_frame(wire::envelope_builder& out, const char* what) const {
-    std::size_t bytes = wire::framed_size(out.message());
+  // an error its sender can handle. The writer measures the frame as it
+  // appends it, so the check costs nothing extra per message.
+  expected<void> append_within_frame(wire::frame_writer& to, wire::envelope_builder& out, const char* what) {
+    std::size_t bytes = to.append(out.message(), {}, limits_.max_frame_bytes);
     if (bytes <= limits_.max_frame_bytes) return {};
     return error(errc::too_large, std::string("a ") + what + " of " + std::to_string(bytes) +
                                       " bytes exceeds the frame limit of " +

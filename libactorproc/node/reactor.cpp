@@ -383,9 +383,7 @@ void reactor::answer_failure(link& to, uint64_t from, uint64_t correlation, errc
                              const std::optional<exit_reason>& reason) {
   wire::envelope_builder out;
   out.address(to.id, from, correlation);
-  auto failure = out.envelope().initFailure();
-  failure.setCode(static_cast<uint16_t>(code));
-  failure.setMessage(message);
+  auto failure = out.init_failure(code, message);
   if (reason) wire::write_exit_reason(failure.initReason(), *reason);
   to.enqueue(out.message(), {}, true);  // an answer is never refused: it frees its requester
 }

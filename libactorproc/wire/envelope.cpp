@@ -65,7 +65,14 @@ schema::Envelope::Reader validated_root(capnp::MessageReader& reader) {
     auto root = reader.getRoot<schema::Envelope>();
     check_fields(root);
     // Walk every pointer once: a malformed payload fails here, not inside a handler.
-    (void)reader.getRoot<capnp::AnyPointer>().targetSize();
+    auto size = reader.getRoot<capnp::AnyPointer>().targetSize();
+    // Every list read counts at least a word per element against the traversal
+    // limit, even for elements of no size. A batch announcing more messages than
+    // its frame has words would exhaust the limit when the receiver reads it
+    // again to dispatch; an honest one takes two words per message.
+    if (root.isBatch() && root.getBatch().size() > size.wordCount) {
+      throw protocol_error("a batch announces more messages than its frame holds");
+    }
     return root;
   } catch (const kj::Exception& e) {
     throw protocol_error(std::string("malformed frame: ") + e.getDescription().cStr());

@@ -59,11 +59,12 @@ std::byte* frame_writer::grow(std::size_t bytes) {
   return bytes_.data() + at;
 }
 
-void frame_writer::append(capnp::MessageBuilder& message, std::vector<unique_fd> fds) {
+std::size_t frame_writer::append(capnp::MessageBuilder& message, std::vector<unique_fd> fds, std::size_t max_bytes) {
   auto segments = message.getSegmentsForOutput();
   std::size_t table = table_bytes(segments.size());
   std::size_t total = table;
   for (auto segment : segments) total += segment.asBytes().size();
+  if (total > max_bytes) return total;
 
   std::byte* out = grow(total);
   if (!fds.empty()) attachments_.push_back({static_cast<std::size_t>(out - bytes_.data()), std::move(fds)});
@@ -80,6 +81,7 @@ void frame_writer::append(capnp::MessageBuilder& message, std::vector<unique_fd>
     std::memcpy(out, raw.begin(), raw.size());
     out += raw.size();
   }
+  return total;
 }
 
 void frame_writer::append(kj::ArrayPtr<const capnp::word> frame) {

@@ -150,9 +150,7 @@ class context {
   void fail(const deferred_reply& pending, errc code, const std::string& message) {
     wire::envelope_builder out;
     out.address(pending.to, id_, pending.correlation);
-    auto failure = out.envelope().initFailure();
-    failure.setCode(static_cast<uint16_t>(code));
-    failure.setMessage(message);
+    out.init_failure(code, message);
     answer(pending, out);
   }
 

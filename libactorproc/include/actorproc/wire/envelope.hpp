@@ -7,6 +7,7 @@
 // error, and never later inside a handler), and refuses envelope kinds it does
 // not know. Everything after it may trust the frame.
 
+#include <actorproc/base/error.hpp>
 #include <actorproc/base/exit_reason.hpp>
 #include <actorproc/envelope.capnp.h>
 #include <actorproc/wire/limits.hpp>
@@ -78,6 +79,13 @@ class envelope_builder {
     auto payload = root_.initUser();
     payload.setTypeId(capnp::typeId<T>());
     return payload.getBody().template initAs<T>();
+  }
+  /// A failed answer (`correlation` must be the request's).
+  schema::Failure::Builder init_failure(errc code, const std::string& message) {
+    auto failure = root_.initFailure();
+    failure.setCode(static_cast<uint16_t>(code));
+    failure.setMessage(message);
+    return failure;
   }
   template <class T>
   typename T::Builder init_response() {

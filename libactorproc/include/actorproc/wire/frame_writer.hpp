@@ -18,6 +18,7 @@
 #include <capnp/message.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <span>
 #include <vector>
@@ -35,8 +36,10 @@ enum class flush_status {
 
 class frame_writer {
  public:
-  /// Appends one message in stream framing, with descriptors to attach to it.
-  void append(capnp::MessageBuilder& message, std::vector<unique_fd> fds = {});
+  /// Appends one message in stream framing, with descriptors to attach to it,
+  /// unless framed it exceeds `max_bytes`. Returns its framed size either way.
+  std::size_t append(capnp::MessageBuilder& message, std::vector<unique_fd> fds = {},
+                     std::size_t max_bytes = SIZE_MAX);
   /// Appends one already-framed message (forwarding a frame unchanged).
   void append(kj::ArrayPtr<const capnp::word> frame);
 
