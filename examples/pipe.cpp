@@ -35,7 +35,9 @@ struct sender : pipe_holder {
       std::printf("Process(%d) send: %s\n", ::getpid(), url.c_str());
       end.send<demo::Url>([&](demo::Url::Builder b) { b.setUrl(url); }).value();
     }
-    end.close();
+    // close() delivers what is still buffered (up to the end's linger) before
+    // it closes; an error would say how many bytes were lost.
+    end.close().value();
     ctx.stop();
   }
 };

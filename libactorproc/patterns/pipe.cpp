@@ -4,99 +4,211 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace actorproc {
 namespace {
 
 using clock = std::chrono::steady_clock;
-
-// Bytes a sender may buffer beyond what the socket holds before send() waits.
-constexpr std::size_t pipe_buffer_limit = 1 << 20;
+using std::chrono::milliseconds;
 
 error closed_error() { return error(errc::end_of_stream, "the other end of the pipe is closed"); }
+
+// Every pipe timeout that is zero or negative means "do not wait"; a huge one
+// must not overflow the clock.
+clock::time_point deadline_after(milliseconds timeout) {
+  auto now = clock::now();
+  if (timeout.count() <= 0) return now;
+  if (timeout >= std::chrono::duration_cast<milliseconds>(clock::time_point::max() - now)) {
+    return clock::time_point::max();
+  }
+  return now + timeout;
+}
+
+std::string bytes_text(std::size_t bytes) { return std::to_string(bytes) + (bytes == 1 ? " byte" : " bytes"); }
 
 }  // namespace
 
 pipe_end::pipe_end(unique_fd socket, wire::limits limits) : socket_(std::move(socket)), limits_(limits), in_(limits) {}
 
-expected<void> pipe_end::post(wire::envelope_builder& out, std::chrono::milliseconds timeout) {
+pipe_end& pipe_end::operator=(pipe_end&& other) noexcept {
+  if (this == &other) return *this;
+  close_and_log();
+  socket_ = std::move(other.socket_);
+  limits_ = other.limits_;
+  in_ = std::move(other.in_);
+  out_ = std::move(other.out_);
+  linger_ = other.linger_;
+  peer_closed_ = other.peer_closed_;
+  write_failed_ = other.write_failed_;
+  broken_ = std::move(other.broken_);
+  can_send_ = other.can_send_;
+  can_receive_ = other.can_receive_;
+  return *this;
+}
+
+pipe_end::~pipe_end() { close_and_log(); }
+
+void pipe_end::close_and_log() {
+  if (!socket_) return;
+  auto closed = close(linger_);
+  if (!closed) {
+    std::fprintf(stderr, "actorproc: process %d: a pipe end was closed by its destructor: %s\n", ::getpid(),
+                 closed.error().message.c_str());
+  }
+}
+
+void pipe_end::write_output() {
+  if (out_.empty() || write_failed_) return;
+  if (out_.flush(socket_.get()) == wire::flush_status::failed) write_failed_ = true;  // EPIPE: the peer is gone
+}
+
+void pipe_end::read_input() {
+  wire::read_status status;
+  try {
+    status = in_.read_from(socket_.get());
+  } catch (const wire::protocol_error& e) {
+    // The stream is broken (the bytes of that read are gone): the next
+    // receive() reports it, and nothing more is read.
+    broken_ = e.what();
+    peer_closed_ = true;
+    return;
+  }
+  switch (status) {
+    case wire::read_status::data:
+    case wire::read_status::would_block:
+      return;
+    case wire::read_status::end_of_stream:
+    case wire::read_status::truncated:  // the peer died in the middle of a frame
+    case wire::read_status::failed:
+      peer_closed_ = true;
+      return;
+  }
+}
+
+template <class Done>
+pipe_end::pump_result pipe_end::pump(Done&& done, clock::time_point deadline) {
+  // Input read ahead while output waits is bounded, so that a peer that only
+  // sends cannot grow this end without limit (see the header).
+  const std::size_t read_ahead_limit = 2 * limits_.max_frame_bytes;
+  bool expired = false;
+  for (;;) {
+    write_output();
+    if (done()) return pump_result::done;
+    if (expired) return pump_result::timeout;
+    short events = 0;
+    if (can_receive_ && !peer_closed_ && in_.buffered_bytes() < read_ahead_limit) events |= POLLIN;
+    if (!out_.empty() && !write_failed_) events |= POLLOUT;
+    if (events == 0) return pump_result::stuck;  // nothing can change any more
+    // Past the deadline the socket is still looked at once, without waiting:
+    // a zero timeout asks what is ready now.
+    auto now = clock::now();
+    expired = now >= deadline;
+    auto left = expired ? milliseconds(0)
+                : deadline == clock::time_point::max() ? milliseconds(-1)
+                                                       : std::chrono::ceil<milliseconds>(deadline - now);
+    short revents = wire::poll_one(socket_.get(), events, left);
+    if ((events & POLLIN) && (revents & (POLLIN | POLLHUP | POLLERR))) read_input();
+    if ((revents & (POLLERR | POLLNVAL)) && !(events & POLLIN)) write_failed_ = true;
+  }
+}
+
+expected<void> pipe_end::post(wire::envelope_builder& out, milliseconds timeout) {
   if (!socket_) return error(errc::invalid_argument, "this pipe end is closed");
   if (!can_send_) return error(errc::invalid_argument, "this end of a one-way pipe only receives");
-  if (out_.size() >= pipe_buffer_limit) {
-    auto deadline = clock::now() + timeout;
-    while (out_.size() >= pipe_buffer_limit) {
-      if (out_.flush(socket_.get()) == wire::flush_status::failed) return closed_error();
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
-      if (out_.size() >= pipe_buffer_limit &&
-          (left.count() <= 0 || wire::poll_one(socket_.get(), POLLOUT, left) == 0)) {
-        return error(errc::mailbox_full, "the pipe stayed full for the whole send timeout");
-      }
-    }
+  if (write_failed_) return closed_error();
+  std::size_t bytes = out_.append(out.message(), {}, limits_.max_frame_bytes);
+  if (bytes > limits_.max_frame_bytes) {
+    return error(errc::too_large, "a message of " + bytes_text(bytes) + " exceeds the pipe's frame limit of " +
+                                      bytes_text(limits_.max_frame_bytes) + "; not sent");
   }
-  out_.append(out.message());
-  switch (out_.flush(socket_.get())) {
-    case wire::flush_status::failed:
-      out_.clear();
-      return closed_error();               // EPIPE: the peer closed (or this is an adopted receive-only end)
-    case wire::flush_status::would_block:  // the rest goes out with the next send or receive
-    case wire::flush_status::done:
-      return {};
+  // As Python's Connection.send(): the message is handed to the socket before
+  // send() returns, so nothing waits in this process for a later call (an
+  // actor may go idle right after). Reading ahead meanwhile keeps two ends
+  // that send to each other at once from stalling.
+  pump([&] { return out_.empty() || write_failed_; }, deadline_after(timeout));
+  if (write_failed_) {
+    if (out_.size() >= bytes) out_.take_back(bytes);  // refused, so not counted as lost at close
+    return closed_error();
   }
+  if (out_.size() >= bytes) {
+    out_.take_back(bytes);  // not a byte of it left: withdraw it whole
+    return error(errc::mailbox_full, "the pipe stayed full for the whole send timeout; the message was not sent");
+  }
+  // Started but not finished within the timeout: the rest stays buffered and
+  // leaves during the next calls on this end, or at close (see the header).
   return {};
 }
 
-expected<wire::frame_ptr> pipe_end::next(std::chrono::milliseconds timeout) {
+expected<wire::frame_ptr> pipe_end::next(milliseconds timeout) {
   if (!socket_) return error(errc::invalid_argument, "this pipe end is closed");
   if (!can_receive_) return error(errc::invalid_argument, "this end of a one-way pipe only sends");
-  if (!out_.empty()) out_.flush(socket_.get());
-  std::optional<kj::ArrayPtr<const capnp::word>> frame;
   try {
-    if (peer_closed_) {
-      frame = in_.next();
-      if (!frame) return closed_error();
-    } else {
-      switch (wire::wait_for_frame(socket_.get(), in_, timeout, frame)) {
-        case wire::wait_result::frame:
-          break;
-        case wire::wait_result::timeout:
-          return error(errc::timeout, "nothing arrived on the pipe within " + std::to_string(timeout.count()) + " ms");
-        case wire::wait_result::closed:
-          peer_closed_ = true;
-          frame = in_.next();
-          if (!frame) return closed_error();
-          break;
-      }
+    pump([&] { return peer_closed_ || in_.has_complete_frame(); }, deadline_after(timeout));
+    if (!broken_.empty()) throw wire::protocol_error(broken_);
+    auto frame = in_.next();
+    if (!frame) {
+      if (peer_closed_) return closed_error();
+      return error(errc::timeout, "nothing arrived on the pipe within " + std::to_string(timeout.count()) + " ms");
     }
     auto owned = std::make_unique<wire::owned_frame>(*frame, limits_, wire::owned_frame::validate);
     if (!owned->envelope().isUser()) throw wire::protocol_error("a pipe carries only user messages");
     return owned;
   } catch (const wire::protocol_error& e) {
-    close();
+    socket_.reset();  // nothing more can be trusted from this stream
+    out_.clear();
     return error(errc::protocol_error, e.what());
   }
 }
 
-bool pipe_end::poll(std::chrono::milliseconds timeout) {
-  if (!socket_) return false;
+bool pipe_end::poll(milliseconds timeout) {
+  if (!socket_ || !can_receive_) return false;
   try {
-    if (in_.has_complete_frame()) return true;
+    return pump([&] { return peer_closed_ || in_.has_complete_frame(); }, deadline_after(timeout)) ==
+           pump_result::done;
   } catch (const wire::protocol_error&) {
     return true;  // receive() will report it
   }
-  if (peer_closed_) return true;
-  return wire::poll_one(socket_.get(), POLLIN, timeout) != 0;
 }
 
-void pipe_end::close() {
-  if (socket_ && !out_.empty()) wire::flush_blocking(socket_.get(), out_, std::chrono::milliseconds(1000));
+expected<void> pipe_end::flush(milliseconds timeout) {
+  if (!socket_) return error(errc::invalid_argument, "this pipe end is closed");
+  pump([&] { return out_.empty() || write_failed_; }, deadline_after(timeout));
+  if (out_.empty()) return {};
+  if (write_failed_) {
+    return error(errc::end_of_stream,
+                 "the other end of the pipe closed with " + bytes_text(out_.size()) + " not delivered");
+  }
+  return error(errc::timeout, bytes_text(out_.size()) + " not taken by the other end within " +
+                                  std::to_string(std::max<long long>(timeout.count(), 0)) + " ms");
+}
+
+expected<void> pipe_end::close() { return close(linger_); }
+
+expected<void> pipe_end::close(milliseconds linger) {
+  if (!socket_) return {};
+  expected<void> delivered;
+  if (!out_.empty()) {
+    delivered = flush(linger);
+    if (!delivered) delivered = error(delivered.error().code, "close: " + delivered.error().message + "; they are lost");
+  }
   socket_.reset();
   out_.clear();
+  return delivered;
 }
 
 unique_fd pipe_end::release() {
+  if (socket_ && !out_.empty()) {
+    auto delivered = flush(linger_);
+    if (!delivered) {
+      std::fprintf(stderr, "actorproc: process %d: a pipe end was released: %s; they are lost\n", ::getpid(),
+                   delivered.error().message.c_str());
+    }
+  }
   out_.clear();
   return std::move(socket_);
 }

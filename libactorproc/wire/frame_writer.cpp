@@ -2,14 +2,15 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 namespace actorproc::wire {
 namespace {
 
-// Once this much has been written from the front, move the rest down instead of
-// letting the buffer creep forward forever.
+// Once this much has been written from the front (and it is at least half the
+// buffer), move the rest down instead of letting the buffer creep forward forever.
 constexpr std::size_t compact_threshold = 256 * 1024;
 
 std::size_t table_bytes(std::size_t segments) { return (4 * (segments + 1) + 7) / 8 * 8; }
@@ -104,7 +105,10 @@ flush_status frame_writer::flush(int fd) {
     if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? flush_status::would_block : flush_status::failed;
     if (fds != nullptr) attachments_.pop_front();  // the kernel holds its own copies now
     head_ += static_cast<std::size_t>(n);
-    if (head_ >= compact_threshold && head_ < bytes_.size()) {
+    // Only once the written front is also most of the buffer: moving a large
+    // buffer's tail down after every partial write would cost a copy of the
+    // whole buffer per write (quadratic for one 64 MiB frame).
+    if (head_ >= compact_threshold && head_ < bytes_.size() && head_ >= bytes_.size() / 2) {
       bytes_.erase(bytes_.begin(), bytes_.begin() + static_cast<std::ptrdiff_t>(head_));
       for (auto& a : attachments_) a.offset -= head_;
       head_ = 0;
@@ -113,6 +117,10 @@ flush_status frame_writer::flush(int fd) {
   bytes_.clear();
   head_ = 0;
   return flush_status::done;
+}
+
+void frame_writer::take_back(std::size_t bytes) {
+  bytes_.resize(bytes_.size() - std::min(bytes, size()));
 }
 
 void frame_writer::clear() {

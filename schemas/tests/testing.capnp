@@ -39,6 +39,21 @@ struct Identity {
 struct Unhandled {}
 struct PipeServe { count @0 :UInt32; }   # echo `count` Echo messages back on the actor's pipe
 struct PipeAdopt {}
+# For piper: send `count` Echo messages on the pipe, the i-th one's text
+# "<i>:" padded with 'x' to `bytes`, then finish as said.
+struct PipeFlood {
+  count @0 :UInt32;
+  bytes @1 :UInt32;
+  finish @2 :Finish;
+  lingerMillis @3 :UInt32;
+  sendTimeoutMillis @4 :UInt32;  # 0: 20 s
+  enum Finish {
+    exitHoldingEnd @0;     # stop; the end is closed by the actor's destructor
+    closeThenExit @1;      # close() with the default linger, then stop
+    closeAndReport @2;     # close(lingerMillis), answer a Report: its text is close()'s error, or empty
+    receiveThenReport @3;  # receive `count` Echo messages (checking their order), then send a Report on the pipe
+  }
+}
 # For queue_worker: put `produce` items "<prefix><i>", then take `take` items
 # (acknowledging each with task_done when `ack`); answered with a Report whose
 # text lists what was taken, space-separated.

@@ -294,9 +294,16 @@ struct flaky {
   std::string marker, mode;
 };
 
+// The text of the i-th message of a pipe flood: "<i>:" padded with 'x' to `bytes`.
+inline std::string flood_text(uint64_t i, std::size_t bytes) {
+  std::string text = std::to_string(i) + ":";
+  if (text.size() < bytes) text.resize(bytes, 'x');
+  return text;
+}
+
 // Serves a pipe: the end given at spawn (spawn_options::fds) or later (PipeAdopt).
 struct piper {
-  using handles = actorproc::handles<testing::PipeServe, testing::PipeAdopt>;
+  using handles = actorproc::handles<testing::PipeServe, testing::PipeAdopt, testing::PipeFlood>;
   explicit piper(actorproc::context& ctx) {
     if (!ctx.inherited_fds().empty()) end = actorproc::pipe_end(std::move(ctx.inherited_fds()[0]));
   }
@@ -321,6 +328,50 @@ struct piper {
         b.setReceived(served);
         b.setText(failure);
       });
+    }
+  }
+  void on(testing::PipeFlood::Reader m, actorproc::context& ctx) {
+    using F = testing::PipeFlood::Finish;
+    std::string failure;
+    for (uint32_t i = 0; i < m.getCount() && failure.empty(); ++i) {
+      std::string text = flood_text(i, m.getBytes());
+      auto timeout = m.getSendTimeoutMillis() != 0 ? std::chrono::milliseconds(m.getSendTimeoutMillis())
+                                                   : std::chrono::milliseconds(20000);
+      auto sent = end.send<testing::Echo>([&](testing::Echo::Builder b) { b.setText(text); }, timeout);
+      if (!sent) failure = "send " + std::to_string(i) + ": " + to_string(sent.error());
+    }
+    switch (m.getFinish()) {
+      case F::EXIT_HOLDING_END:
+        ctx.stop();
+        break;
+      case F::CLOSE_THEN_EXIT:
+        end.close().value();  // a loss crashes the actor, with the count of bytes lost as its reason
+        ctx.stop();
+        break;
+      case F::CLOSE_AND_REPORT: {
+        auto closed = end.close(std::chrono::milliseconds(m.getLingerMillis()));
+        if (!closed) failure = to_string(closed.error());
+        ctx.reply<testing::Report>([&](testing::Report::Builder b) { b.setText(failure); });
+        break;
+      }
+      case F::RECEIVE_THEN_REPORT: {
+        uint32_t received = 0;
+        for (; received < m.getCount() && failure.empty(); ++received) {
+          auto in = end.receive<testing::Echo>(std::chrono::seconds(60));
+          if (!in) {
+            failure = "receive " + std::to_string(received) + ": " + to_string(in.error());
+          } else if (in->getText().size() != m.getBytes() ||
+                     !std::string_view(in->getText().cStr()).starts_with(std::to_string(received) + ":")) {
+            failure = "message " + std::to_string(received) + " out of order or cut";
+          }
+        }
+        if (!failure.empty()) --received;
+        end.send<testing::Report>([&](testing::Report::Builder b) {
+          b.setReceived(received);
+          b.setText(failure);
+        });
+        break;
+      }
     }
   }
   actorproc::pipe_end end;

@@ -15,11 +15,33 @@
 // Semantics:
 // - duplex (default): both ends send and receive. One-way (duplex = false), as
 //   in Python: the first end only receives, the second only sends.
+// - send() returns once the socket has taken the whole message, as Python's
+//   Connection.send() does, so nothing waits in this process for a later call
+//   (an actor may go idle right after sending). It waits up to its timeout:
+//   if not a byte of the message could leave by then, it is withdrawn and
+//   send() fails with mailbox_full; if part of it left, the rest stays
+//   buffered (unsent_bytes()) and leaves during the next calls on this end or
+//   at close. A message larger than the frame limit is refused with too_large;
+//   sending to a closed end fails with end_of_stream.
+// - Every wait (send, receive, poll, flush, close) moves bytes both ways: it
+//   writes pending output whenever the socket takes it and reads input
+//   whenever it comes. So two ends that send large messages to each other at
+//   once, or long streams both ways, never stall each other. The input read
+//   ahead while output waits is kept, up to twice the frame limit; beyond that
+//   the wait stops reading and fails at its timeout.
 // - receive() waits up to its timeout (errc::timeout). When the other end is
 //   closed, or the process holding it dies, it fails with end_of_stream once
 //   every message already sent has been received (Python's EOFError).
-// - send() waits while the socket and the end's bounded buffer are full, up to
-//   its timeout (mailbox_full); sending to a closed end fails with end_of_stream.
+// - poll(timeout) says whether receive() would return at once; a zero or
+//   negative timeout does not wait (Python's poll()).
+// - Nothing accepted by send() is dropped silently. close(), the destructor,
+//   and the exit of an actor whose object holds the end (its destructor) first
+//   deliver what is buffered, waiting up to the end's linger (default_linger,
+//   see set_linger()). If the linger passes or the other end is gone first,
+//   close() returns an error that counts the bytes not delivered, and the
+//   destructor logs that count on stderr. flush(timeout) waits the same way
+//   without closing; unsent_bytes() says how much is still buffered.
+// - Every timeout of a pipe end that is zero or negative means "do not wait".
 // - Every frame received is validated like a mailbox frame: a malformed one
 //   fails receive() with protocol_error, and the end is closed.
 // - A pipe end is not thread-safe; use it from one thread (or one actor).
@@ -33,6 +55,7 @@
 #include <actorproc/wire/message.hpp>
 
 #include <chrono>
+#include <string>
 
 namespace actorproc {
 
@@ -40,11 +63,18 @@ struct pipe_pair;
 
 class pipe_end {
  public:
+  /// How long close() and the destructor wait, by default, for buffered output
+  /// to be taken by the other end (the same bound as a send into a full pipe).
+  static constexpr std::chrono::milliseconds default_linger = default_timeout;
+
   pipe_end() = default;
   /// Adopts a socket end made by make_pipe (in another process too).
   explicit pipe_end(unique_fd socket, wire::limits limits = {});
   pipe_end(pipe_end&&) noexcept = default;
-  pipe_end& operator=(pipe_end&&) noexcept = default;
+  /// Closes this end first (with its linger), as the destructor does.
+  pipe_end& operator=(pipe_end&& other) noexcept;
+  /// Closes the end with its linger; a loss is logged on stderr.
+  ~pipe_end();
 
   template <class M, class Fill = no_fields>
   expected<void> send(Fill&& fill = {}, std::chrono::milliseconds timeout = default_timeout) {
@@ -65,21 +95,47 @@ class pipe_end {
   /// (true also when end_of_stream is what receive() would report).
   bool poll(std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
 
-  /// Closes this end: the other end's receive() reports end_of_stream.
-  void close();
+  /// Waits up to `timeout` until the other end has taken every byte sent.
+  /// Fails with timeout, or end_of_stream when the other end is gone; the
+  /// message counts the bytes still undelivered (they stay buffered on timeout).
+  expected<void> flush(std::chrono::milliseconds timeout);
+  /// Bytes accepted by send() that the other end has not taken yet.
+  std::size_t unsent_bytes() const { return out_.size(); }
+
+  /// Delivers what is buffered (waiting up to the linger), then closes this
+  /// end: the other end's receive() reports end_of_stream after it. The end is
+  /// closed either way; an error says how many bytes were not delivered.
+  expected<void> close();
+  expected<void> close(std::chrono::milliseconds linger);
+  /// The bound close() (without an argument) and the destructor wait.
+  void set_linger(std::chrono::milliseconds linger) { linger_ = linger; }
+
   bool is_open() const { return socket_.valid(); }
   /// Gives up the socket, to hand it to another process (spawn_options::fds).
+  /// What is still buffered is delivered first, as by close().
   unique_fd release();
 
  private:
   expected<void> post(wire::envelope_builder& out, std::chrono::milliseconds timeout);
   expected<wire::frame_ptr> next(std::chrono::milliseconds timeout);
 
+  enum class pump_result { done, timeout, stuck };
+  // Moves bytes both ways until `done()` holds or the deadline passes.
+  template <class Done>
+  pump_result pump(Done&& done, std::chrono::steady_clock::time_point deadline);
+  void read_input();
+  void write_output();
+  // Closes with the linger; logs what could not be delivered.
+  void close_and_log();
+
   unique_fd socket_;
   wire::limits limits_;
   wire::frame_decoder in_;
   wire::frame_writer out_;
-  bool peer_closed_ = false;
+  std::chrono::milliseconds linger_ = default_linger;
+  bool peer_closed_ = false;  // no more input will come
+  bool write_failed_ = false;  // the other end stopped taking output
+  std::string broken_;         // why the input stream cannot be read on, if it cannot
   // Known for ends made by make_pipe in this process; an adopted end of a
   // one-way pipe learns its direction from the kernel (end_of_stream).
   bool can_send_ = true;

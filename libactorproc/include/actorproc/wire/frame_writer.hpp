@@ -50,6 +50,9 @@ class frame_writer {
   /// The bytes not yet written, in stream order (valid until the next call).
   std::span<const std::byte> buffered() const { return {bytes_.data() + head_, size()}; }
   bool empty() const { return size() == 0; }
+  /// Removes the last `bytes` appended, which must all be unwritten and carry
+  /// no descriptors (a message withdrawn before any of it left).
+  void take_back(std::size_t bytes);
   /// Drops everything still buffered (the peer is gone).
   void clear();
 
