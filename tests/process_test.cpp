@@ -257,3 +257,68 @@ BOOST_AUTO_TEST_CASE(heartbeats_catch_a_handler_stuck_far_beyond_its_timeout) {
   BOOST_REQUIRE(reason);
   BOOST_TEST((reason->what == exit_reason::kind::hung), to_string(*reason));
 }
+
+namespace {
+
+std::string ask_text(const actor_handle& a) {
+  auto r = a.request<testing::Echo, testing::Echo>([](testing::Echo::Builder b) { b.setText("?"); }, patience);
+  return r ? std::string(r->getText()) : "error: " + to_string(r.error());
+}
+
+uint64_t fired_count(const std::string& text) {
+  auto at = text.rfind("fired ");
+  return at == std::string::npos ? 0 : std::stoull(text.substr(at + 6));
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(an_actor_object_is_built_in_place_so_a_this_its_constructor_captured_stays_valid) {
+  node n{table()};
+  auto a = n.spawn("self_timer").value();
+  std::string text;
+  BOOST_TEST(eventually([&] {
+    text = ask_text(a);
+    return fired_count(text) == 1;
+  }), text);
+  BOOST_TEST(text == "in place, fired 1");
+}
+
+BOOST_AUTO_TEST_CASE(a_timer_that_rearms_itself_at_once_still_lets_requests_heartbeats_and_a_stop_through) {
+  node n{table()};
+  auto a = n.spawn("busy_timer", {.heartbeat = {.interval = 20ms, .timeout = 200ms}}).value();
+  // Requests are answered while the timer keeps running between them, for
+  // five heartbeat timeouts: a starved heartbeat would have killed it as hung.
+  uint64_t last = 0;
+  int answered = 0;
+  for (auto until = std::chrono::steady_clock::now() + 5 * 200ms; std::chrono::steady_clock::now() < until;) {
+    std::string text = ask_text(a);
+    BOOST_REQUIRE_MESSAGE(text.starts_with("fired "), text);
+    uint64_t fired = fired_count(text);
+    BOOST_REQUIRE(fired >= last);
+    last = fired;
+    ++answered;
+  }
+  BOOST_TEST(answered > 1);
+  BOOST_TEST(last > 0u);
+  BOOST_TEST(a.alive());
+  // The stop message is handled: a clean exit long before SIGTERM's turn.
+  a.stop(10s);
+  auto reason = a.join(patience);
+  BOOST_REQUIRE(reason);
+  BOOST_TEST((reason->what == exit_reason::kind::normal), to_string(*reason));
+}
+
+BOOST_AUTO_TEST_CASE(a_stop_goes_ahead_of_a_backlog_of_user_messages) {
+  node n{table()};
+  // 5 ms per Tick: a node-side mailbox of Ticks is seconds of work.
+  auto a = n.spawn("echo", {.args = {"5"}}).value();
+  int queued = 0;
+  while (a.send<testing::Tick>({}, 0ms)) ++queued;  // until the node's mailbox is full
+  BOOST_TEST(queued > 1000);
+  // With the stop behind the backlog, it would be handled only after about
+  // queued * 5 ms, long after the grace: SIGTERM would end the actor instead.
+  a.stop(2s);
+  auto reason = a.join(patience);
+  BOOST_REQUIRE(reason);
+  BOOST_TEST((reason->what == exit_reason::kind::normal), to_string(*reason));
+}

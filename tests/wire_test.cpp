@@ -395,3 +395,97 @@ BOOST_AUTO_TEST_CASE(held_frames_stay_readable_while_the_decoder_grows) {
   BOOST_TEST(seq_of(*frame) == 1u);
   decoder.release();
 }
+
+namespace {
+
+std::vector<std::byte> stop_frame() {
+  wire::envelope_builder env;
+  env.address(2, 0, 0);
+  wire::write_exit_reason(env.envelope().initSystem().initStop(), exit_reason::normal());
+  return frame_of(env);
+}
+
+kj::ArrayPtr<const capnp::word> words_of(const std::vector<std::byte>& bytes) {
+  return kj::arrayPtr(reinterpret_cast<const capnp::word*>(bytes.data()), bytes.size() / sizeof(capnp::word));
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_system_frame_is_told_from_its_union_tag_alone) {
+  BOOST_TEST(wire::is_system_frame(words_of(stop_frame())));
+  BOOST_TEST(!wire::is_system_frame(words_of(ping_frame(1))));
+  // Anything it cannot read simply is "not system" (checked in its turn): never a crash.
+  auto cut = stop_frame();
+  cut.resize(16);
+  BOOST_TEST(!wire::is_system_frame(words_of(cut)));
+  auto far = stop_frame();
+  far[8] = std::byte{2};  // the root pointer becomes a far pointer
+  BOOST_TEST(!wire::is_system_frame(words_of(far)));
+  auto wild = stop_frame();
+  std::memset(wild.data() + 8, 0x7c, 4);  // a root pointer far out of its segment
+  BOOST_TEST(!wire::is_system_frame(words_of(wild)));
+}
+
+BOOST_AUTO_TEST_CASE(a_frame_appended_ahead_overtakes_unstarted_frames_but_never_splits_one) {
+  socket_pair sp;
+  wire::frame_writer writer;
+  // Fill the socket, then queue more: the writer is now in the middle of a frame or between two.
+  uint64_t appended = 0;
+  for (bool full = false; !full; ) {
+    wire::envelope_builder env;
+    env.address(2, 1, 0);
+    env.init_user<demo::Ping>().setSeq(++appended);
+    writer.append(env.message());
+    full = writer.flush(sp.a.get()) == wire::flush_status::would_block;
+  }
+  for (int i = 0; i < 100; ++i) {
+    wire::envelope_builder env;
+    env.address(2, 1, 0);
+    env.init_user<demo::Ping>().setSeq(++appended);
+    writer.append(env.message());
+  }
+  wire::envelope_builder stop;
+  stop.address(2, 0, 0);
+  wire::write_exit_reason(stop.envelope().initSystem().initStop(), exit_reason::normal());
+  writer.append_ahead(stop.message());
+  // The reader sees every Ping once, in order, and the stop before the last 100.
+  wire::frame_decoder decoder;
+  uint64_t seen = 0, stop_after = 0;
+  while (seen < appended) {
+    writer.flush(sp.a.get());
+    std::optional<kj::ArrayPtr<const capnp::word>> frame;
+    BOOST_REQUIRE((wire::wait_for_frame(sp.b.get(), decoder, 1000ms, frame) == wire::wait_result::frame));
+    wire::envelope_reader env(*frame, {});  // whole and valid: never cut by the frame ahead
+    if (env.get().isSystem()) {
+      BOOST_REQUIRE(stop_after == 0u);
+      stop_after = seen;
+      continue;
+    }
+    BOOST_REQUIRE(seq_of(*frame) == ++seen);
+  }
+  BOOST_TEST(stop_after > 0u);
+  BOOST_TEST(stop_after <= appended - 100);
+  BOOST_TEST(writer.empty());
+}
+
+BOOST_AUTO_TEST_CASE(peek_shows_buffered_frames_without_consuming_and_position_names_them) {
+  wire::frame_decoder decoder;
+  auto one = ping_frame(1), two = ping_frame(2);
+  decoder.feed(one.data(), one.size());
+  decoder.feed(two.data(), two.size() - 8);  // the second is not complete yet
+  auto first = decoder.peek(0);
+  BOOST_REQUIRE(first);
+  BOOST_TEST(seq_of(*first) == 1u);
+  BOOST_TEST(!decoder.peek(one.size()));
+  decoder.feed(two.data() + two.size() - 8, 8);
+  auto second = decoder.peek(one.size());
+  BOOST_REQUIRE(second);
+  BOOST_TEST(seq_of(*second) == 2u);
+  BOOST_TEST(decoder.position() == 0u);
+  BOOST_REQUIRE(decoder.next());
+  BOOST_TEST(decoder.position() == one.size());  // where peek(one.size()) pointed
+  auto next = decoder.next();
+  BOOST_REQUIRE(next);
+  BOOST_TEST(seq_of(*next) == 2u);
+  BOOST_TEST(!decoder.peek(0));
+}

@@ -33,12 +33,16 @@ constexpr std::size_t flush_threshold = 64 * 1024;
 constexpr std::size_t stash_limit = 16 << 20;
 // A requester blocked in recvmsg looks up at least this often (deadline, other channels).
 constexpr std::chrono::milliseconds receive_slice{50};
-// The same for a direct channel, where it also bounds how long a blocking read
-// on it keeps the other channels waiting (see read_busy_channel).
+// The same for a direct channel: a requester waiting on one keeps the others
+// (whose frames it stashes) waiting at most this long.
 constexpr std::chrono::milliseconds peer_receive_slice{2};
-// With several channels, at most this many waits in a row read the busy one
-// directly; then a poll looks at all of them.
-constexpr int max_direct_reads = 8;
+// While a backlog in the mailbox takes longer than this to handle, the worker
+// looks behind it for stop and heartbeat frames, which go first.
+constexpr std::chrono::milliseconds look_behind_every{1};
+// ... reading its socket for them only while less than this is buffered, so
+// that the backlog held in the worker stays bounded. Twice the node's default
+// mailbox bound: a stop overtakes a full mailbox plus what its socket holds.
+constexpr std::size_t look_behind_read_limit = 2 << 20;
 // How long the final exit announcement may take to leave.
 constexpr auto exit_flush_timeout = 1000ms;
 
@@ -232,15 +236,20 @@ class worker_loop final : public context {
   }
 
  private:
-  // One turn of the loop: handle one buffered frame, or wait for input.
+  // One turn of the loop: run a due timer, handle one buffered frame, or wait
+  // for input. Due timers and messages take turns, so that a timer that
+  // re-arms itself at once cannot starve requests, heartbeats or a stop.
   void step() {
     drop_closed_channels();  // only here: no handler is running, so no frame of theirs is in use
-    if (!timers_.empty() && timers_.begin()->first <= clock::now()) {
+    bool timer_due = !timers_.empty() && timers_.begin()->first <= clock::now();
+    if (timer_due && !timer_ran_last_) {
+      timer_ran_last_ = true;
       auto fn = std::move(timers_.begin()->second.fn);
       timers_.erase(timers_.begin());
       run_guarded([&] { fn(); });
       return;
     }
+    timer_ran_last_ = false;
     if (run_ready_watch()) return;
     if (!stash_.empty()) {
       auto [peer, frame] = std::move(stash_.front());
@@ -249,12 +258,27 @@ class worker_loop final : public context {
       handle(frame->words(), find_channel(peer));
       return;
     }
+    look_behind_mailbox_backlog();
+    if (!urgent_.empty()) {
+      auto frame = std::move(urgent_.front());
+      urgent_.pop_front();
+      handle(frame->words(), channels_[0].get());
+      return;
+    }
     for (std::size_t i = 0; i < channels_.size(); ++i) {
       channel& ch = *channels_[i];
       std::optional<kj::ArrayPtr<const capnp::word>> frame;
+      uint64_t position = ch.in.position();
       if (!next_frame(ch, frame)) return;
+      if (frame && i == 0) {
+        std::size_t bytes = frame->size() * sizeof(capnp::word);
+        scanned_bytes_ = scanned_bytes_ > bytes ? scanned_bytes_ - bytes : 0;
+        if (!urgent_positions_.empty() && urgent_positions_.front() == position) {
+          urgent_positions_.pop_front();  // handled ahead of its turn
+          return;
+        }
+      }
       if (frame) {
-        busy_peer_ = ch.peer;
         busy_ = true;
         ch.in.hold();
         handle(*frame, &ch);
@@ -262,9 +286,59 @@ class worker_loop final : public context {
         return;
       }
     }
-    wait_for_input(timers_.empty() ? -1ms
-                                   : std::max(0ms, std::chrono::ceil<std::chrono::milliseconds>(timers_.begin()->first -
-                                                                                                clock::now())));
+    // Nothing buffered: with a timer due, only look at what has arrived (its
+    // turn is next); otherwise wait for input until the next timer.
+    wait_for_input(timer_due       ? 0ms
+                   : timers_.empty() ? -1ms
+                                     : std::max(0ms, std::chrono::ceil<std::chrono::milliseconds>(
+                                                         timers_.begin()->first - clock::now())));
+  }
+
+  // System messages go ahead of user messages in the worker too: the node
+  // writes a stop or a heartbeat ahead of its own backlog, but the worker may
+  // hold a backlog of its own (a slow handler behind 64 KiB of small
+  // messages). So while a mailbox backlog lasts longer than
+  // look_behind_every, it reads what the socket holds (bounded) and takes
+  // every stop and heartbeat frame out of the queue: handled first, skipped
+  // in their turn. Each frame is looked at once, by its union tag alone.
+  void look_behind_mailbox_backlog() {
+    channel& mailbox = *channels_[0];
+    if (mailbox.in.buffered_bytes() == 0) {
+      backlog_ = false;
+      return;
+    }
+    auto now = clock::now();
+    if (!backlog_) {
+      // A backlog begins: its first frame is handled in order, and nothing is
+      // looked behind until it has lasted a while (a short queue keeps FIFO).
+      backlog_ = true;
+      last_look_behind_ = now;
+      return;
+    }
+    if (now - last_look_behind_ < look_behind_every) return;
+    last_look_behind_ = now;
+    // Drain the socket (the node wrote its stop or heartbeat ahead of its own
+    // backlog, so it is at most a socket's worth behind), within the bound.
+    while (mailbox.in.buffered_bytes() < look_behind_read_limit && !mailbox.closed &&
+           read(mailbox) == wire::read_status::data) {
+    }
+    try {
+      while (auto frame = mailbox.in.peek(scanned_bytes_)) {
+        std::size_t offset = scanned_bytes_;
+        if (wire::is_system_frame(*frame)) {
+          auto owned = std::make_unique<wire::owned_frame>(*frame, limits_, wire::owned_frame::validate);
+          auto env = owned->envelope();
+          auto kind = env.getSystem().which();
+          if (env.getFdCount() == 0 && (kind == schema::System::STOP || kind == schema::System::HEARTBEAT)) {
+            urgent_positions_.push_back(mailbox.in.position() + offset);
+            urgent_.push_back(std::move(owned));
+          }
+        }
+        scanned_bytes_ = offset + frame->size() * sizeof(capnp::word);
+      }
+    } catch (const wire::protocol_error&) {
+      // Reported when that frame's turn comes.
+    }
   }
 
   // Runs the callback of one descriptor that the last wait found ready.
@@ -307,8 +381,9 @@ class worker_loop final : public context {
       }
       fds.push_back({ch->fd.get(), events, 0});
     }
-    // Nothing but input can need attention: no timer, no watch, no output waiting.
-    if (flushed && timeout.count() < 0 && watches_.empty() && read_busy_channel()) return;
+    // Nothing but input can need attention: no timer, no watch, no output
+    // waiting, and no other channel that a blocking read would keep waiting.
+    if (flushed && timeout.count() < 0 && watches_.empty() && channels_.size() == 1 && read_busy_mailbox()) return;
     // Watches already known to be ready wait for their callback, not in poll
     // (a level-triggered descriptor would make a waiting request() spin).
     std::vector<fd_watch*> polled;
@@ -330,33 +405,19 @@ class worker_loop final : public context {
     }
   }
 
-  // Waits for input in recvmsg on the channel the last frame came by, without
-  // poll: one system call where poll + recvmsg take two, which is about a
-  // tenth of a round trip on this kind of VM. The mailbox, when it is the only
-  // channel, is waited on this way for as long as it is busy. With direct
-  // channels open, none may keep the others waiting: only a direct channel is
-  // read this way, its read gives up after its short slice (the channel is
-  // then no longer busy), and every max_direct_reads-th wait polls them all.
+  // Waits for input in recvmsg on the mailbox, without poll: one system call
+  // where poll + recvmsg take two, which is about a tenth of a round trip on
+  // this kind of VM. Only while the mailbox is the worker's only channel and
+  // busy: with direct channels open, a blocking read on any one of them would
+  // keep the others waiting (a lock shared by two connected clients ran 33x
+  // slower than routed when the worker did that), so then it polls them all.
   // False: poll instead.
-  bool read_busy_channel() {
+  bool read_busy_mailbox() {
     if (!busy_) return false;
-    channel* busy = find_channel(busy_peer_);
-    if (busy == nullptr || busy->closed) return false;
-    bool others = channels_.size() > 1;
-    if (others) {
-      // The mailbox's slice is long: with direct channels open, poll instead.
-      if (busy->peer == 0) return false;
-      if (direct_reads_ >= max_direct_reads) {
-        direct_reads_ = 0;
-        return false;
-      }
-    }
-    if (read(*busy, true) == wire::read_status::would_block) {  // the slice passed: quiet now
+    if (read(*channels_[0], true) == wire::read_status::would_block) {  // the slice passed: quiet now
       busy_ = false;
-      direct_reads_ = 0;
       return false;
     }
-    if (others) ++direct_reads_;
     return true;
   }
 
@@ -477,6 +538,7 @@ class worker_loop final : public context {
       case schema::System::HEARTBEAT: {
         uint64_t beat = system.getHeartbeat();
         send_system([&](schema::System::Builder s) { s.setHeartbeat(beat); });
+        flush(*channels_[0]);  // now, not after whatever backlog is left to handle
         break;
       }
       case schema::System::DOWN: {
@@ -705,9 +767,13 @@ class worker_loop final : public context {
   wire::limits limits_;
   std::vector<std::unique_ptr<channel>> channels_;  // [0] is the mailbox
   channel* batching_ = nullptr;                     // the channel of the last batch opened, if it still exists
-  uint64_t busy_peer_ = 0;                          // the channel the last frame came by...
-  bool busy_ = true;                                // ... if it has not been quiet for a slice since
-  int direct_reads_ = 0;                            // waits in a row that read it without poll
+  bool busy_ = true;                                // a frame came since the mailbox was last quiet for a slice
+  bool timer_ran_last_ = false;                     // the last turn ran a timer: the next one serves messages
+  std::deque<wire::frame_ptr> urgent_;              // stop and heartbeat frames taken out of the mailbox's queue
+  std::deque<uint64_t> urgent_positions_;           // ... their stream positions, skipped in their turn
+  std::size_t scanned_bytes_ = 0;                   // buffered mailbox bytes already looked behind, from the next frame
+  bool backlog_ = false;                            // the mailbox has held frames since last_look_behind_ (at least)
+  clock::time_point last_look_behind_{};
   std::unique_ptr<behavior> actor_;
   std::deque<std::pair<uint64_t, wire::frame_ptr>> stash_;
   std::size_t stash_bytes_ = 0;

@@ -11,16 +11,16 @@ const std::string& actor_handle::name() const { return link_->name; }
 pid_t actor_handle::pid() const { return link_->pid; }
 
 expected<void> actor_handle::post(wire::envelope_builder& out, std::chrono::milliseconds timeout) const {
-  return link_->enqueue(out.message(), timeout, false);
+  return link_->enqueue(out.message(), timeout, detail::delivery::user);
 }
 
 expected<void> actor_handle::post_with_fds(wire::envelope_builder& out, std::chrono::milliseconds timeout,
                                            std::vector<unique_fd> fds) const {
-  return link_->enqueue(out.message(), timeout, false, std::move(fds));
+  return link_->enqueue(out.message(), timeout, detail::delivery::user, std::move(fds));
 }
 
 expected<void> actor_handle::post_message(capnp::MessageBuilder& message, std::chrono::milliseconds timeout) const {
-  return link_->enqueue(message, timeout, false);
+  return link_->enqueue(message, timeout, detail::delivery::user);
 }
 
 expected<wire::frame_ptr> actor_handle::call(wire::envelope_builder& out, std::chrono::milliseconds timeout) const {

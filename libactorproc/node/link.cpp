@@ -32,14 +32,14 @@ void link::flush_locked() {
   }
 }
 
-expected<void> link::enqueue(capnp::MessageBuilder& message, std::chrono::milliseconds timeout, bool system,
+expected<void> link::enqueue(capnp::MessageBuilder& message, std::chrono::milliseconds timeout, delivery how,
                              std::vector<unique_fd> fds) {
   if (std::size_t bytes = wire::framed_size(message); bytes > max_frame_bytes) {
     return error(errc::too_large, "a message of " + std::to_string(bytes) + " bytes exceeds the frame limit of " +
                                       std::to_string(max_frame_bytes) + " bytes; not sent to actor '" + name + "'");
   }
   std::unique_lock lock(mutex);
-  if (!system) {
+  if (how == delivery::user) {
     auto deadline = clock::now() + timeout;
     while (state != link_state::exited && !has_room_locked()) {
       if (changed.wait_until(lock, deadline) == std::cv_status::timeout && !has_room_locked()) {
@@ -50,7 +50,11 @@ expected<void> link::enqueue(capnp::MessageBuilder& message, std::chrono::millis
     }
   }
   if (state == link_state::exited) return down_error(*this);
-  out.append(message, std::move(fds));
+  if (how == delivery::ahead && fds.empty()) {
+    out.append_ahead(message);
+  } else {
+    out.append(message, std::move(fds));
+  }
   ++messages_in;
   flush_locked();
   return {};
@@ -70,7 +74,7 @@ expected<uint64_t> link::start_request(wire::envelope_builder& builder, const st
     if (state == link_state::exited) return down_error(*this);
     pending.emplace(correlation, request);
   }
-  if (auto sent = enqueue(builder.message(), timeout, false); !sent) {
+  if (auto sent = enqueue(builder.message(), timeout, delivery::user); !sent) {
     std::lock_guard lock(mutex);
     pending.erase(correlation);
     return sent.error();

@@ -69,6 +69,19 @@ class link_owner {
 
 enum class link_state { starting, running, exited };
 
+/// How link::enqueue treats a message.
+enum class delivery {
+  /// A user message: waits for room in the mailbox, up to its timeout.
+  user,
+  /// Never refused, and in order with user messages: answers, peer
+  /// introductions (their descriptors follow the frames' order), and down
+  /// notices (as in OTP, a DOWN never overtakes the dead actor's own messages).
+  in_order,
+  /// Never refused, and written ahead of every frame not yet started: stop
+  /// and heartbeat, which must not wait behind a full mailbox.
+  ahead,
+};
+
 struct link {
   link(uint64_t id, std::string name, pid_t pid, unique_fd socket, unique_fd pidfd, link_owner& owner,
        std::size_t mailbox_bytes, const wire::limits& limits)
@@ -126,8 +139,8 @@ struct link {
   std::atomic<uint64_t> messages_out{0};
 
   /// Appends a message and writes what the socket takes now. A user message
-  /// waits up to `timeout` for room; a system message is never refused.
-  expected<void> enqueue(capnp::MessageBuilder& message, std::chrono::milliseconds timeout, bool system,
+  /// waits up to `timeout` for room; the others are never refused.
+  expected<void> enqueue(capnp::MessageBuilder& message, std::chrono::milliseconds timeout, delivery how,
                          std::vector<unique_fd> fds = {});
   /// Appends an already-framed message (routing between actors) without
   /// writing it: the reactor flushes each destination once per batch of routed

@@ -124,7 +124,7 @@ struct node::impl final : detail::link_owner {
     wire::envelope_builder out;
     out.address(l.id, 0, 0);
     wire::write_exit_reason(out.envelope().initSystem().initStop(), reason);
-    (void)l.enqueue(out.message(), {}, true);
+    (void)l.enqueue(out.message(), {}, detail::delivery::ahead);
     if (proxy) caf::anon_send(proxy, stop_atom::value, static_cast<int64_t>(grace.count()));
   }
 
@@ -207,7 +207,7 @@ struct node::impl final : detail::link_owner {
       out.envelope().initSystem().setPeer(peer);
       std::vector<unique_fd> fds;
       fds.push_back(std::move(fd));
-      return to.enqueue(out.message(), {}, true, std::move(fds));
+      return to.enqueue(out.message(), {}, detail::delivery::in_order, std::move(fds));
     };
     if (auto r = introduce(*la, lb->id, std::move(end_a)); !r) return r;
     return introduce(*lb, la->id, std::move(end_b));

@@ -365,7 +365,7 @@ void reactor::to_node(link& from, schema::Envelope::Reader env, kj::ArrayPtr<con
       wire::write_exit_reason(down.initReason(),
                               exit_reason_of(system.getMonitor())
                                   .value_or(exit_reason::because(exit_reason::kind::normal, "noproc: no such actor")));
-      from.enqueue(out.message(), {}, true);
+      from.enqueue(out.message(), {}, delivery::in_order);
       break;
     }
     case schema::System::HEARTBEAT:
@@ -385,7 +385,7 @@ void reactor::answer_failure(link& to, uint64_t from, uint64_t correlation, errc
   out.address(to.id, from, correlation);
   auto failure = out.init_failure(code, message);
   if (reason) wire::write_exit_reason(failure.initReason(), *reason);
-  to.enqueue(out.message(), {}, true);  // an answer is never refused: it frees its requester
+  to.enqueue(out.message(), {}, delivery::in_order);  // an answer is never refused: it frees its requester
 }
 
 void reactor::protocol_failure(link& l, const std::string& what) {
@@ -445,7 +445,7 @@ int reactor::check_heartbeats() {
       wire::envelope_builder out;
       out.address(l->id, 0, 0);
       out.envelope().initSystem().setHeartbeat(l->heartbeat_outstanding);
-      (void)l->enqueue(out.message(), {}, true);
+      (void)l->enqueue(out.message(), {}, delivery::ahead);
     }
     next = std::min(next, l->heartbeat_due);
   }
@@ -542,7 +542,7 @@ void reactor::on_exit(const std::shared_ptr<link>& l) {
     auto notice = out.envelope().initSystem().initDown();
     notice.setActor(l->id);
     wire::write_exit_reason(notice.initReason(), reason);
-    watcher->enqueue(out.message(), {}, true);
+    watcher->enqueue(out.message(), {}, delivery::in_order);
   }
   wake_parked(*l);  // senders parked on it: their requests fail, their one-way messages are dropped
 

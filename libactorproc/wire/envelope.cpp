@@ -1,6 +1,9 @@
 #include <actorproc/wire/envelope.hpp>
 
+#include <capnp/schema.h>
 #include <kj/exception.h>
+
+#include <cstring>
 
 namespace actorproc::wire {
 namespace {
@@ -108,6 +111,35 @@ exit_reason read_exit_reason(schema::ExitReason::Reader in) {
   reason.core_dumped = in.getCoreDumped();
   reason.detail = in.getDetail();
   return reason;
+}
+
+bool is_system_frame(kj::ArrayPtr<const capnp::word> frame) {
+  // Where the generated code keeps Envelope's union tag, in 16-bit units of its data section.
+  static const uint32_t tag_offset =
+      capnp::Schema::from<schema::Envelope>().getProto().getStruct().getDiscriminantOffset();
+  auto bytes = frame.asBytes();
+  auto load32 = [&](std::size_t at) {
+    uint32_t v;
+    std::memcpy(&v, bytes.begin() + at, sizeof v);
+    return v;
+  };
+  if (bytes.size() < 16) return false;
+  uint64_t segments = uint64_t{load32(0)} + 1;
+  uint64_t table = (4 * (segments + 1) + 7) / 8 * 8;
+  uint64_t first_words = load32(4);
+  if (table + 8 * first_words > bytes.size() || first_words == 0) return false;
+  const capnp::byte* first = bytes.begin() + table;
+  uint64_t root;
+  std::memcpy(&root, first, sizeof root);
+  if ((root & 3) != 0) return false;  // not a struct pointer within the segment
+  int64_t data_start = 1 + (static_cast<int32_t>(root & 0xffffffffu) >> 2);
+  uint64_t data_words = (root >> 32) & 0xffffu;
+  if (data_start < 0 || static_cast<uint64_t>(data_start) + data_words > first_words) return false;
+  uint64_t tag_byte = uint64_t{tag_offset} * 2;
+  if (tag_byte + 2 > data_words * 8) return false;  // a tag beyond the data section reads as 0: user
+  uint16_t tag;
+  std::memcpy(&tag, first + static_cast<uint64_t>(data_start) * 8 + tag_byte, sizeof tag);
+  return tag == static_cast<uint16_t>(schema::Envelope::SYSTEM);
 }
 
 }  // namespace actorproc::wire

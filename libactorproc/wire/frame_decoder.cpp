@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <string>
 
@@ -103,10 +104,20 @@ void frame_decoder::feed(const void* data, std::size_t size) {
 }
 
 std::size_t frame_decoder::complete_frame_bytes() {
-  std::size_t available = buffered_bytes();
-  if (available < word_bytes) return 0;
+  std::size_t frame_bytes = frame_bytes_at(begin_);
+  if (frame_bytes == SIZE_MAX) return 0;  // not even its header yet
+  if (frame_bytes > buffered_bytes()) {
+    wanted_ = frame_bytes;
+    return 0;
+  }
+  return frame_bytes;
+}
 
-  const std::byte* head = base() + begin_;
+std::size_t frame_decoder::frame_bytes_at(std::size_t at) {
+  std::size_t available = end_ - at;
+  if (available < word_bytes) return SIZE_MAX;
+
+  const std::byte* head = base() + at;
   uint64_t segments = uint64_t{load_u32(head)} + 1;
   if (segments > limits_.max_segments) {
     throw protocol_error("frame announces " + std::to_string(segments) + " segments (limit " +
@@ -114,7 +125,7 @@ std::size_t frame_decoder::complete_frame_bytes() {
   }
   // The segment table: a count, one size per segment, padded to a whole word.
   std::size_t table_bytes = ((4 * (segments + 1)) + word_bytes - 1) / word_bytes * word_bytes;
-  if (available < table_bytes) return 0;
+  if (available < table_bytes) return SIZE_MAX;
 
   uint64_t total_words = 0;
   for (uint64_t i = 0; i < segments; ++i) total_words += load_u32(head + 4 + 4 * i);
@@ -124,11 +135,15 @@ std::size_t frame_decoder::complete_frame_bytes() {
     throw protocol_error("frame of " + std::to_string(frame_bytes) + " bytes exceeds the limit of " +
                          std::to_string(limits_.max_frame_bytes) + " bytes");
   }
-  if (available < frame_bytes) {
-    wanted_ = frame_bytes;
-    return 0;
-  }
   return frame_bytes;
+}
+
+std::optional<kj::ArrayPtr<const capnp::word>> frame_decoder::peek(std::size_t offset) {
+  std::size_t at = begin_ + offset;
+  if (at >= end_) return std::nullopt;
+  std::size_t frame_bytes = frame_bytes_at(at);
+  if (frame_bytes > end_ - at) return std::nullopt;
+  return kj::arrayPtr(reinterpret_cast<const capnp::word*>(base() + at), frame_bytes / word_bytes);
 }
 
 std::optional<kj::ArrayPtr<const capnp::word>> frame_decoder::next() {
@@ -142,6 +157,7 @@ std::optional<kj::ArrayPtr<const capnp::word>> frame_decoder::next() {
   wanted_ = 0;
   auto frame = kj::arrayPtr(reinterpret_cast<const capnp::word*>(base() + begin_), frame_bytes / word_bytes);
   begin_ += frame_bytes;
+  consumed_ += frame_bytes;
   return frame;
 }
 

@@ -22,6 +22,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace test_actors {
@@ -625,6 +626,42 @@ inline actorproc::pool_functions pool_functions() {
   return functions;
 }
 
+// A producer driven by ctx.after: its timer re-arms itself for "now" from
+// inside itself, forever. Requests, heartbeats and a stop must still be served.
+// Echo answers "fired <n>".
+struct busy_timer {
+  using handles = actorproc::handles<testing::Echo>;
+  explicit busy_timer(actorproc::context& ctx) : ctx(&ctx) { arm(); }
+  void arm() {
+    ctx->after(std::chrono::milliseconds(0), [this] {
+      ++fired;
+      arm();
+    });
+  }
+  void on(testing::Echo::Reader, actorproc::context& c) {
+    c.reply<testing::Echo>([&](testing::Echo::Builder b) { b.setText("fired " + std::to_string(fired)); });
+  }
+  actorproc::context* ctx;
+  uint64_t fired = 0;
+};
+
+// Trivially copyable on purpose, and its constructor captures `this` (in a
+// timer and in `self`): it must be built where it lives, never copied there.
+// Echo answers "in place, fired <n>" or "copied, fired <n>".
+struct self_timer {
+  using handles = actorproc::handles<testing::Echo>;
+  explicit self_timer(actorproc::context& ctx) : self(this) {
+    ctx.after(std::chrono::milliseconds(0), [this] { ++fired; });
+  }
+  void on(testing::Echo::Reader, actorproc::context& ctx) {
+    std::string text = std::string(self == this ? "in place" : "copied") + ", fired " + std::to_string(fired);
+    ctx.reply<testing::Echo>([&](testing::Echo::Builder b) { b.setText(text); });
+  }
+  const self_timer* self;
+  uint64_t fired = 0;
+};
+static_assert(std::is_trivially_copyable_v<self_timer>, "the case the entry table must build in place");
+
 inline const actorproc::entry_table& table() {
   static const actorproc::entry_table actors = [] {
     actorproc::entry_table t;
@@ -632,6 +669,8 @@ inline const actorproc::entry_table& table() {
     t.add<broken>("broken");
     t.add<flaky>("flaky");
     t.add<piper>("piper");
+    t.add<busy_timer>("busy_timer");
+    t.add<self_timer>("self_timer");
     t.add<queue_worker>("queue_worker");
     t.add<locker>("locker");
     t.add<syncer>("syncer");

@@ -28,6 +28,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace actorproc {
@@ -70,9 +71,12 @@ class behavior_of;
 template <class Actor, class... Ms>
 class behavior_of<Actor, handles<Ms...>> final : public behavior {
  public:
-  /// `make()` returns the Actor (built in place: Actor need not be movable).
-  template <class Make>
-  explicit behavior_of(Make&& make) : actor_(make()) {}
+  /// Builds the Actor in place from `args`. Not from a function returning an
+  /// Actor: the ABI may return a trivially copyable class in registers and
+  /// copy it into place, so a `this` its constructor captured (a timer's
+  /// callback) would point at a dead temporary.
+  template <class... Args>
+  explicit behavior_of(std::in_place_t, Args&&... args) : actor_(std::forward<Args>(args)...) {}
 
   bool dispatch(uint64_t type_id, capnp::AnyPointer::Reader body, context& ctx) override {
     return (dispatch_one<Actor, Ms>(actor_, type_id, body, ctx) || ...);
@@ -99,14 +103,13 @@ class entry_table {
         requires { typename Actor::handles; },
         "an actor type declares the messages it accepts: using handles = actorproc::handles<...>;");
     entries_[std::move(name)] = [bound...](context& ctx) -> std::unique_ptr<detail::behavior> {
-      return std::make_unique<detail::behavior_of<Actor, typename Actor::handles>>([&]() -> Actor {
-        if constexpr (std::is_constructible_v<Actor, context&, const Bound&...>) {
-          return Actor(ctx, bound...);
-        } else {
-          static_assert(sizeof...(Bound) == 0, "Actor has no constructor Actor(context&, bound...)");
-          return Actor();
-        }
-      });
+      using built = detail::behavior_of<Actor, typename Actor::handles>;
+      if constexpr (std::is_constructible_v<Actor, context&, const Bound&...>) {
+        return std::make_unique<built>(std::in_place, ctx, bound...);
+      } else {
+        static_assert(sizeof...(Bound) == 0, "Actor has no constructor Actor(context&, bound...)");
+        return std::make_unique<built>(std::in_place);
+      }
     };
     return *this;
   }

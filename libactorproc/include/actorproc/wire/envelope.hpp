@@ -34,6 +34,13 @@ class envelope_reader {
   schema::Envelope::Reader root_;
 };
 
+/// Whether a frame not yet checked holds a system envelope, judged from its
+/// root pointer and union tag alone (bounds-checked, no allocation, about as
+/// cheap as reading a header). It lets the worker find a stop or a heartbeat
+/// queued behind user frames without parsing them. False for anything it
+/// cannot read this simply; the frame is checked properly in its turn.
+bool is_system_frame(kj::ArrayPtr<const capnp::word> frame);
+
 namespace detail {
 /// A zeroed first segment per thread, lent to one envelope_builder at a time:
 /// building a small message then allocates nothing (Cap'n Proto's builder

@@ -61,6 +61,15 @@ class frame_decoder {
   /// Whether next() would return a frame now (throws protocol_error like next()).
   bool has_complete_frame() { return complete_frame_bytes() != 0; }
 
+  /// The complete frame that starts `offset` bytes past the one next() would
+  /// return (offset 0: that one), without consuming anything; nullopt if it is
+  /// not complete yet. Valid until the next read_from() or next() (or, while
+  /// held, until release()). Throws protocol_error like next().
+  std::optional<kj::ArrayPtr<const capnp::word>> peek(std::size_t offset);
+  /// Bytes consumed by next() since the decoder was made: the stream position
+  /// of the frame next() returns, which names a frame seen earlier by peek().
+  uint64_t position() const { return consumed_; }
+
   /// The oldest descriptor received and not yet claimed (invalid when none).
   unique_fd take_fd();
 
@@ -82,12 +91,16 @@ class frame_decoder {
   // The size of the first buffered frame if it is complete, else 0 (and wanted_
   // is set once its size is known). Checks the header against the limits.
   std::size_t complete_frame_bytes();
+  // The size of the frame whose header starts at `at` (checked against the
+  // limits), or SIZE_MAX while its header is incomplete.
+  std::size_t frame_bytes_at(std::size_t at);
 
   limits limits_;
   std::vector<capnp::word> buffer_;  // word-typed so every frame starts aligned
   std::size_t begin_ = 0;            // byte offset of the first unconsumed byte
   std::size_t end_ = 0;              // byte offset past the last received byte
   std::size_t wanted_ = 0;           // size of the frame being assembled, once known
+  uint64_t consumed_ = 0;            // bytes returned by next() so far
   std::deque<unique_fd> fds_;
   int holds_ = 0;
   std::vector<std::vector<capnp::word>> retired_;  // buffers replaced while held

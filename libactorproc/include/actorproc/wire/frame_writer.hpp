@@ -42,13 +42,20 @@ class frame_writer {
                      std::size_t max_bytes = SIZE_MAX);
   /// Appends one already-framed message (forwarding a frame unchanged).
   void append(kj::ArrayPtr<const capnp::word> frame);
+  /// Appends a message that goes ahead of every frame not yet started (a
+  /// frame already partly written is finished first, so the stream stays
+  /// whole). For system messages that must not wait behind a full mailbox;
+  /// never with descriptors, whose order follows the frames'. Such messages
+  /// keep their order among themselves.
+  void append_ahead(capnp::MessageBuilder& message);
 
   /// Writes as much as the socket takes now. Never blocks, never raises SIGPIPE.
   flush_status flush(int fd);
 
-  std::size_t size() const { return bytes_.size() - head_; }
+  std::size_t size() const { return bytes_.size() - head_ + ahead_.size() - ahead_head_; }
   /// The bytes not yet written, in stream order (valid until the next call).
-  std::span<const std::byte> buffered() const { return {bytes_.data() + head_, size()}; }
+  /// Only for a writer that holds no frames appended ahead.
+  std::span<const std::byte> buffered() const { return {bytes_.data() + head_, bytes_.size() - head_}; }
   bool empty() const { return size() == 0; }
   /// Removes the last `bytes` appended, which must all be unwritten and carry
   /// no descriptors (a message withdrawn before any of it left).
@@ -58,14 +65,22 @@ class frame_writer {
 
  private:
   std::byte* grow(std::size_t bytes);
+  // The end of the frame starting at `start` in bytes_ (from its segment table).
+  std::size_t frame_end(std::size_t start) const;
+  // Whether head_ is between two frames (moves boundary_ up to head_'s frame).
+  bool at_frame_boundary();
+  flush_status flush_ahead(int fd);
 
   struct attachment {
     std::size_t offset;  // absolute offset in bytes_ of the frame's first byte
     std::vector<unique_fd> fds;
   };
   std::vector<std::byte> bytes_;
-  std::size_t head_ = 0;  // first byte not yet written
+  std::size_t head_ = 0;      // first byte not yet written
+  std::size_t boundary_ = 0;  // the start of a frame in bytes_, at or before head_
   std::deque<attachment> attachments_;
+  std::vector<std::byte> ahead_;  // frames appended ahead, written at the next frame boundary of bytes_
+  std::size_t ahead_head_ = 0;
 };
 
 /// Frame size in bytes of `message` once framed (segment table included).
