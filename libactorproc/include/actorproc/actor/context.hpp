@@ -155,7 +155,8 @@ class context {
   }
 
   /// Runs `fn` on this actor's thread once `delay` has passed, between two
-  /// handlers. Returns an id for cancel().
+  /// handlers. Due timers and waiting messages take turns, so a timer that
+  /// re-arms itself at once never starves messages. Returns an id for cancel().
   virtual uint64_t after(std::chrono::milliseconds delay, std::function<void()> fn) = 0;
   /// Cancels a timer that has not fired (no effect otherwise).
   virtual void cancel(uint64_t timer) = 0;
