@@ -156,26 +156,21 @@ uint32_t receive_flood_until_end(pipe_end& end, std::size_t bytes) {
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(an_actor_that_exits_holding_a_pipe_end_delivers_everything_it_sent) {
-  // As Python's Connection, whose send() writes everything: what send() accepted
-  // must not vanish when the actor's object (and its end) is destroyed at exit.
-  node n{table()};
-  auto [piper, mine] = spawn_piper(n, false);
-  start_flood(piper, 10000, 48, Finish::EXIT_HOLDING_END);
-  BOOST_TEST(receive_flood_until_end(mine, 48) == 10000u);
-  auto exited = piper.join(patience);
-  BOOST_REQUIRE(exited);
-  BOOST_TEST(exited->is_normal(), to_string(*exited));
-}
-
-BOOST_AUTO_TEST_CASE(closing_a_pipe_end_then_exiting_delivers_everything_sent_before) {
-  node n{table()};
-  auto [piper, mine] = spawn_piper(n, false);
-  start_flood(piper, 10000, 48, Finish::CLOSE_THEN_EXIT);
-  BOOST_TEST(receive_flood_until_end(mine, 48) == 10000u);
-  auto exited = piper.join(patience);
-  BOOST_REQUIRE(exited);
-  BOOST_TEST(exited->is_normal(), to_string(*exited));
+BOOST_AUTO_TEST_CASE(an_actor_that_closes_its_pipe_end_or_exits_holding_it_delivers_everything_it_sent) {
+  // As Python's Connection, whose send() writes everything: what send()
+  // accepted must not vanish when the end is closed, or destroyed with the
+  // actor's object at its exit (the issue: 278 of 10,000 arrived).
+  for (auto finish : {Finish::EXIT_HOLDING_END, Finish::CLOSE_THEN_EXIT}) {
+    BOOST_TEST_CONTEXT("finish " << static_cast<int>(finish)) {
+      node n{table()};
+      auto [piper, mine] = spawn_piper(n, false);
+      start_flood(piper, 10000, 48, finish);
+      BOOST_TEST(receive_flood_until_end(mine, 48) == 10000u);
+      auto exited = piper.join(patience);
+      BOOST_REQUIRE(exited);
+      BOOST_TEST(exited->is_normal(), to_string(*exited));
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_close_whose_linger_passes_reports_the_bytes_it_could_not_deliver) {
