@@ -500,3 +500,63 @@ BOOST_AUTO_TEST_CASE(all_significant_waits_for_every_significant_child) {
   BOOST_TEST((reason->what == exit_reason::kind::shutdown));
   BOOST_TEST(n.size() == 0u);
 }
+
+// Right after a crash, before the supervisor has heard of it, a named handle
+// must already apply the child's declared policy: the death is observable (the
+// old incarnation's join() returned), so nothing may go to the dead incarnation.
+BOOST_AUTO_TEST_CASE(right_after_a_crash_a_named_handle_applies_its_policy_not_the_dead_incarnation) {
+  node n{table()};
+  auto sup = supervisor::start(
+                 n, {.name = "s",
+                     .intensity = 1000,
+                     .period = 60s,
+                     .children = {{.id = "patient", .actor_type = "echo", .while_restarting = restarting_policy::buffer},
+                                  {.id = "strict", .actor_type = "echo", .while_restarting = restarting_policy::fail}}})
+                 .value();
+  auto patient = sup.child("patient");
+  auto strict = sup.child("strict");
+  constexpr int rounds = 100, sends_per_round = 10;
+  int lost = 0, stale = 0;
+  std::string first_problem;
+  auto note = [&](int& counter, const std::string& what) {
+    ++counter;
+    if (first_problem.empty()) first_problem = what;
+  };
+  // The incarnation running now, once the last one's restart is complete.
+  auto running = [](const named_actor& a) {
+    std::optional<actor_handle> now;
+    BOOST_REQUIRE(eventually([&] { return (now = a.current()) && now->alive(); }));
+    return *now;
+  };
+  for (int round = 0; round < rounds; ++round) {
+    // buffer: every send is kept for the next incarnation, which gets them before the request.
+    auto victim = running(patient);
+    victim.kill();
+    BOOST_REQUIRE(victim.join(patience));
+    for (int i = 0; i < sends_per_round; ++i) {
+      if (auto sent = patient.send<testing::Tick>(); !sent) note(lost, "buffer send: " + to_string(sent.error()));
+    }
+    auto stats = patient.request<testing::Stats, testing::Report>({}, patience);
+    if (!stats) {
+      note(stale, "buffer request: " + to_string(stats.error()));
+    } else if (stats->getReceived() != sends_per_round) {
+      note(lost, "the next incarnation got " + std::to_string(stats->getReceived()) + " ticks");
+    }
+
+    // fail: actor_restarting (or the next incarnation), never the old incarnation's actor_down.
+    victim = running(strict);
+    victim.kill();
+    BOOST_REQUIRE(victim.join(patience));
+    if (auto sent = strict.send<testing::Tick>(); !sent && sent.error().code != errc::actor_restarting) {
+      note(stale, "fail send: " + to_string(sent.error()));
+    }
+    auto asked = strict.request<testing::Stats, testing::Report>({}, patience);
+    if (!asked && asked.error().code != errc::actor_restarting) note(stale, "fail request: " + to_string(asked.error()));
+    // resend_on_restart: the request goes to the next incarnation.
+    auto resent = strict.request<testing::Stats, testing::Report>({}, patience, true);
+    if (!resent) note(stale, "resent request: " + to_string(resent.error()));
+  }
+  BOOST_TEST(lost == 0, lost << " sends lost; the first problem: " << first_problem);
+  BOOST_TEST(stale == 0, stale << " stale answers; the first problem: " << first_problem);
+  BOOST_TEST(children_of(sup)["patient"].restarts == uint64_t{rounds});
+}

@@ -17,6 +17,11 @@ error down_error(const link& l) {
   return error(errc::actor_down, "actor '" + l.name + "' (id " + std::to_string(l.id) + ") has exited", l.final_reason);
 }
 
+// Under the link's mutex: whether `dying` says to send nothing to `l` now.
+bool refused_locked(const link& l, if_dying dying) {
+  return l.state == link_state::exited || (dying == if_dying::refuse && l.death_seen);
+}
+
 }  // namespace
 
 void link::flush_locked() {
@@ -33,7 +38,7 @@ void link::flush_locked() {
 }
 
 expected<void> link::enqueue(capnp::MessageBuilder& message, std::chrono::milliseconds timeout, bool system,
-                             std::vector<unique_fd> fds) {
+                             std::vector<unique_fd> fds, if_dying dying) {
   if (std::size_t bytes = wire::framed_size(message); bytes > max_frame_bytes) {
     return error(errc::too_large, "a message of " + std::to_string(bytes) + " bytes exceeds the frame limit of " +
                                       std::to_string(max_frame_bytes) + " bytes; not sent to actor '" + name + "'");
@@ -41,15 +46,15 @@ expected<void> link::enqueue(capnp::MessageBuilder& message, std::chrono::millis
   std::unique_lock lock(mutex);
   if (!system) {
     auto deadline = clock::now() + timeout;
-    while (state != link_state::exited && !has_room_locked()) {
+    while (!refused_locked(*this, dying) && !has_room_locked()) {
       if (changed.wait_until(lock, deadline) == std::cv_status::timeout && !has_room_locked()) {
-        if (state == link_state::exited) break;
+        if (refused_locked(*this, dying)) break;
         return error(errc::mailbox_full,
                      "the mailbox of actor '" + name + "' stayed full for " + std::to_string(timeout.count()) + " ms");
       }
     }
   }
-  if (state == link_state::exited) return down_error(*this);
+  if (refused_locked(*this, dying)) return down_error(*this);
   out.append(message, std::move(fds));
   ++messages_in;
   flush_locked();
@@ -62,15 +67,15 @@ void link::append_locked(kj::ArrayPtr<const capnp::word> frame, std::size_t mess
 }
 
 expected<uint64_t> link::start_request(wire::envelope_builder& builder, const std::shared_ptr<pending_request>& request,
-                                       std::chrono::milliseconds timeout) {
+                                       std::chrono::milliseconds timeout, if_dying dying) {
   uint64_t correlation = next_correlation.fetch_add(1, std::memory_order_relaxed);
   builder.address(id, 0, correlation);
   {
     std::lock_guard lock(mutex);
-    if (state == link_state::exited) return down_error(*this);
+    if (refused_locked(*this, dying)) return down_error(*this);
     pending.emplace(correlation, request);
   }
-  if (auto sent = enqueue(builder.message(), timeout, false); !sent) {
+  if (auto sent = enqueue(builder.message(), timeout, false, {}, dying); !sent) {
     std::lock_guard lock(mutex);
     pending.erase(correlation);
     return sent.error();
@@ -81,13 +86,29 @@ expected<uint64_t> link::start_request(wire::envelope_builder& builder, const st
 expected<wire::frame_ptr> link::call(wire::envelope_builder& builder, std::chrono::milliseconds timeout) {
   auto deadline = clock::now() + timeout;
   auto request = std::make_shared<pending_request>();
-  auto correlation = start_request(builder, request, timeout);
+  auto correlation = start_request(builder, request, timeout, if_dying::deliver);
   if (!correlation) return correlation.error();
+  return await_answer(request, *correlation, deadline, timeout);
+}
+
+std::optional<expected<wire::frame_ptr>> link::call_unless_dying(wire::envelope_builder& builder,
+                                                                 std::chrono::milliseconds timeout) {
+  auto deadline = clock::now() + timeout;
+  auto request = std::make_shared<pending_request>();
+  auto correlation = start_request(builder, request, timeout, if_dying::refuse);
+  // Refused before anything was sent: the only actor_down a start can give.
+  if (!correlation && correlation.error().code == errc::actor_down) return std::nullopt;
+  if (!correlation) return correlation.error();
+  return await_answer(request, *correlation, deadline, timeout);
+}
+
+expected<wire::frame_ptr> link::await_answer(const std::shared_ptr<pending_request>& request, uint64_t correlation,
+                                             clock::time_point deadline, std::chrono::milliseconds timeout) {
   std::unique_lock wait(request->mutex);
   if (!request->done.wait_until(wait, deadline, [&] { return request->result.has_value(); })) {
     wait.unlock();
     std::lock_guard lock(mutex);
-    pending.erase(*correlation);
+    pending.erase(correlation);
     wait.lock();
     if (!request->result) {
       return error(errc::timeout,
@@ -101,7 +122,7 @@ void link::call_async(wire::envelope_builder& builder, std::function<void(expect
   auto request = std::make_shared<pending_request>();
   request->then = std::move(then);
   // Never waits: a full mailbox is an answer like any other, given at once.
-  if (auto sent = start_request(builder, request, std::chrono::milliseconds(0)); !sent) {
+  if (auto sent = start_request(builder, request, std::chrono::milliseconds(0), if_dying::deliver); !sent) {
     request->complete(sent.error());
   }
 }
@@ -114,6 +135,11 @@ bool link::signal(int signo) {
 std::optional<exit_reason> link::exit_reason_now() const {
   std::lock_guard lock(mutex);
   return final_reason;
+}
+
+bool link::dying() const {
+  std::lock_guard lock(mutex);
+  return refused_locked(*this, if_dying::refuse);
 }
 
 }  // namespace actorproc::detail

@@ -9,6 +9,7 @@
 #include <actorproc/supervise/supervisor.hpp>
 
 #include "name_entry.hpp"
+#include "restart_rules.hpp"
 
 #include <actorproc/node/caf_interop.hpp>
 
@@ -196,7 +197,7 @@ struct supervisor_core : std::enable_shared_from_this<supervisor_core> {
   child_slot& add_slot(child_spec s) {
     child_slot slot;
     slot.key = next_key++;
-    slot.name = std::make_shared<name_entry>(s.id, s.while_restarting, s.restart_buffer);
+    slot.name = std::make_shared<name_entry>(s.id, s.while_restarting, s.restart_buffer, s.restart);
     slot.spec = std::move(s);
     children.push_back(std::move(slot));
     return children.back();
@@ -305,18 +306,6 @@ struct supervisor_core : std::enable_shared_from_this<supervisor_core> {
     return static_cast<int>(window.size()) <= spec.intensity;
   }
 
-  static bool wants_restart(restart_type type, const exit_reason& reason) {
-    switch (type) {
-      case restart_type::permanent:
-        return true;
-      case restart_type::transient:
-        return !reason.is_normal();
-      case restart_type::temporary:
-        return false;
-    }
-    return false;
-  }
-
   std::chrono::milliseconds next_delay(child_slot& slot) {
     const auto& b = spec.backoff;
     if (b.min.count() == 0 && b.max.count() == 0) return 0ms;
@@ -381,6 +370,11 @@ struct supervisor_core : std::enable_shared_from_this<supervisor_core> {
     if (spec.strategy == restart_strategy::one_for_all) from = 0;
     std::vector<uint64_t> batch;
     if (spec.strategy == restart_strategy::one_for_all || spec.strategy == restart_strategy::rest_for_one) {
+      // Their named handles follow the policy before the stop begins: nothing
+      // sent through them may reach an incarnation that is about to be stopped.
+      for (std::size_t i = from; i < children.size(); ++i) {
+        if (children[i].key != key) children[i].name->down(children[i].spec.restart != restart_type::temporary);
+      }
       stop_range(from);
       // A temporary child stopped by a sibling's failure is not restarted; its spec is dropped.
       for (std::size_t i = children.size(); i-- > from;) {

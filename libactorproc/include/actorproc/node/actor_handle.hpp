@@ -129,6 +129,15 @@ class actor_handle {
                                std::vector<unique_fd> fds) const;
   /// Sends an envelope built elsewhere (already addressed to this actor).
   expected<void> post_message(capnp::MessageBuilder& message, std::chrono::milliseconds timeout) const;
+  // For named handles, which must never hand a message to an incarnation whose
+  // death the node has already seen: each sends nothing then and answers
+  // std::nullopt, so the caller can apply its restarting policy instead.
+  std::optional<expected<void>> post_unless_dying(capnp::MessageBuilder& message,
+                                                  std::chrono::milliseconds timeout) const;
+  std::optional<expected<wire::frame_ptr>> call_unless_dying(wire::envelope_builder& out,
+                                                             std::chrono::milliseconds timeout) const;
+  /// Whether the node has seen it die (its exit may not be final yet).
+  bool dying() const;
   expected<wire::frame_ptr> call(wire::envelope_builder& out, std::chrono::milliseconds timeout) const;
   void call_async(wire::envelope_builder& out, std::function<void(expected<wire::frame_ptr>)> then) const;
 
