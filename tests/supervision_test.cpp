@@ -560,3 +560,111 @@ BOOST_AUTO_TEST_CASE(right_after_a_crash_a_named_handle_applies_its_policy_not_t
   BOOST_TEST(stale == 0, stale << " stale answers; the first problem: " << first_problem);
   BOOST_TEST(children_of(sup)["patient"].restarts == uint64_t{rounds});
 }
+
+// OTP's rules for a spec (supervisor:check_flags/1, check_childspec/2), checked
+// before anything starts; plus: simple_one_for_one takes auto_shutdown never.
+BOOST_AUTO_TEST_CASE(a_spec_that_breaks_a_rule_is_refused_naming_the_field_and_the_rule) {
+  auto with = [](auto change) {
+    supervisor_spec spec{.name = "s", .children = {worker("a"), worker("b")}};
+    change(spec);
+    return spec;
+  };
+  auto dynamic = [](supervisor_spec& s) {
+    s.strategy = restart_strategy::simple_one_for_one;
+    s.children = {worker("w")};
+  };
+  std::vector<std::pair<supervisor_spec, std::string>> broken = {
+      {with([](supervisor_spec& s) { s.intensity = -1; }), "intensity must be >= 0, got -1"},
+      {with([](supervisor_spec& s) { s.period = 0ms; }), "period must be > 0 ms, got 0 ms"},
+      {with([](supervisor_spec& s) { s.period = -5ms; }), "period must be > 0 ms, got -5 ms"},
+      {with([](supervisor_spec& s) { s.children[1].shutdown = shutdown_policy::after(-1ms); }),
+       "child 'b': shutdown must be >= 0 ms, got -1 ms"},
+      {with([](supervisor_spec& s) { s.children[1].id = "a"; }), "child ids must be unique; 'a' repeats"},
+      {with([&](supervisor_spec& s) {
+         dynamic(s);
+         s.shutdown_when = auto_shutdown::any_significant;
+       }),
+       "auto_shutdown must be never with simple_one_for_one, got any_significant"},
+      {with([](supervisor_spec& s) { s.strategy = restart_strategy::simple_one_for_one; }),
+       "simple_one_for_one takes exactly one child spec, got 2"},
+      {with([](supervisor_spec& s) {
+         s.children.push_back({.id = "inner",
+                               .supervisor = std::make_shared<supervisor_spec>(
+                                   supervisor_spec{.name = "inner", .intensity = -2, .children = {worker("w")}})});
+       }),
+       "supervisor 'inner': intensity must be >= 0, got -2"},
+  };
+  node n{table()};
+  for (auto& [spec, rule] : broken) {
+    auto checked = check_spec(spec);
+    BOOST_TEST_CONTEXT(rule) {
+      BOOST_REQUIRE(!checked);
+      BOOST_TEST((checked.error().code == errc::invalid_argument));
+      BOOST_TEST(checked.error().message.find(rule) != std::string::npos, checked.error().message);
+      auto started = supervisor::start(n, spec);
+      BOOST_REQUIRE(!started);
+      BOOST_TEST(started.error().message == checked.error().message);
+      BOOST_TEST(n.size() == 0u);  // refused before anything started
+    }
+  }
+  // The limits themselves are fine: intensity 0, a period of 1 ms, shutdown 0.
+  auto at_the_limits = check_spec(with([](supervisor_spec& s) {
+    s.intensity = 0;
+    s.period = 1ms;
+    s.children[0].shutdown = shutdown_policy::after(0ms);
+  }));
+  BOOST_TEST(at_the_limits.has_value());
+
+  // start_child applies the same rules to the spec it adds.
+  auto sup = supervisor::start(n, {.name = "s", .children = {worker("a")}}).value();
+  auto negative = sup.start_child({.id = "b", .actor_type = "echo", .shutdown = shutdown_policy::after(-5ms)});
+  BOOST_REQUIRE(!negative);
+  BOOST_TEST((negative.error().code == errc::invalid_argument));
+  BOOST_TEST(negative.error().message.find("shutdown must be >= 0 ms, got -5 ms") != std::string::npos);
+  auto duplicate = sup.start_child(worker("a"));
+  BOOST_REQUIRE(!duplicate);
+  BOOST_TEST((duplicate.error().code == errc::invalid_argument));
+  BOOST_TEST(duplicate.error().message.find("child ids must be unique; 'a'") != std::string::npos);
+  BOOST_TEST(n.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_simple_one_for_one_supervisor_counts_one_spec_and_each_child) {
+  node n{table()};
+  auto sup = supervisor::start(n, {.name = "pool",
+                                   .strategy = restart_strategy::simple_one_for_one,
+                                   .children = {{.id = "w", .actor_type = "echo"}}})
+                 .value();
+  auto counts = [&] {
+    auto c = sup.count_children();
+    return std::vector<std::size_t>{c.specs, c.active, c.supervisors, c.workers};
+  };
+  BOOST_TEST(counts() == (std::vector<std::size_t>{1, 0, 0, 0}), boost::test_tools::per_element());
+  BOOST_REQUIRE(sup.start_child(std::vector<std::string>{}));
+  BOOST_REQUIRE(sup.start_child(std::vector<std::string>{}));
+  BOOST_TEST(counts() == (std::vector<std::size_t>{1, 2, 0, 2}), boost::test_tools::per_element());
+}
+
+// OTP's child_adm_simple: "Terminate non-existing process is ok".
+BOOST_AUTO_TEST_CASE(terminating_a_dynamic_child_that_is_already_gone_is_not_an_error) {
+  node n{table()};
+  auto sup = supervisor::start(n, {.name = "pool",
+                                   .strategy = restart_strategy::simple_one_for_one,
+                                   .children = {{.id = "w", .actor_type = "echo"}}})
+                 .value();
+  auto first = sup.start_child(std::vector<std::string>{}).value();
+  auto second = sup.start_child(std::vector<std::string>{}).value();
+  BOOST_REQUIRE(sup.terminate_child(first.id));
+  BOOST_TEST(sup.count_children().active == 1u);
+  auto again = sup.terminate_child(first.id);
+  BOOST_TEST(again.has_value(), (again ? "" : to_string(again.error())));
+  BOOST_TEST(sup.count_children().active == 1u);  // the other child is untouched
+  // An id this supervisor never gave out is still unknown.
+  for (auto stranger : {"w#3", "w#0", "w#01", "x#1", "w"}) {
+    auto refused = sup.terminate_child(stranger);
+    BOOST_TEST_CONTEXT(stranger) {
+      BOOST_REQUIRE(!refused);
+      BOOST_TEST((refused.error().code == errc::unknown_actor));
+    }
+  }
+  BOOST_TEST(children_of(sup).count(second.id) == 1u);
+}
