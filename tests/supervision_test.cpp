@@ -668,3 +668,91 @@ BOOST_AUTO_TEST_CASE(terminating_a_dynamic_child_that_is_already_gone_is_not_an_
   }
   BOOST_TEST(children_of(sup).count(second.id) == 1u);
 }
+
+// OTP's shutdown T kills a child T after the stop began; the ladder here has a
+// SIGTERM step more, and it fits inside T too.
+BOOST_AUTO_TEST_CASE(the_stop_ladder_fits_in_its_grace_period) {
+  BOOST_TEST(ladder_for(1000ms).sigterm_at.count() == 500);
+  BOOST_TEST(ladder_for(1000ms).sigkill_at.count() == 1000);
+  BOOST_TEST(ladder_for(1ms).sigterm_at.count() == 0);
+  BOOST_TEST(ladder_for(1ms).sigkill_at.count() == 1);
+  BOOST_TEST(ladder_for(0ms).sigkill_at.count() == 0);
+  BOOST_TEST(ladder_for(-5ms).sigterm_at.count() == 0);  // a negative grace kills at once
+  BOOST_TEST(ladder_for(-5ms).sigkill_at.count() == 0);
+}
+
+namespace {
+
+constexpr auto shutdown_time = 600ms;
+// Timers, signal delivery, reaping and waking the joiner, on 2 loaded cores.
+constexpr auto ladder_slack = shutdown_time / 2;
+
+struct ending {
+  std::chrono::milliseconds took;
+  exit_reason reason;
+};
+
+// Runs `stop` and waits for `victim` to exit: how long it took, and why.
+template <class Stop>
+ending time_the_stop(const actor_handle& victim, Stop stop) {
+  auto began = std::chrono::steady_clock::now();
+  stop();
+  auto reason = victim.join(patience);
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began);
+  BOOST_REQUIRE(reason);
+  return {took, *reason};
+}
+
+// A child whose handler never returns: it never reads its stop message.
+void keep_busy(const actor_handle& a, bool ignore_sigterm) {
+  if (ignore_sigterm) {
+    BOOST_REQUIRE(
+        a.send<testing::Crash>([](testing::Crash::Builder b) { b.setHow(testing::Crash::How::IGNORE_TERM_AND_HANG); }));
+  } else {
+    BOOST_REQUIRE(a.send<testing::Nap>([](testing::Nap::Builder b) { b.setMillis(60000); }));
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_child_deaf_to_its_stop_is_killed_at_its_shutdown_time_not_twice_that) {
+  node n{table()};
+  auto sup = supervisor::start(n, {.name = "s",
+                                   .children = {{.id = "deaf",
+                                                 .actor_type = "echo",
+                                                 .shutdown = shutdown_policy::after(shutdown_time)},
+                                                {.id = "busy",
+                                                 .actor_type = "echo",
+                                                 .shutdown = shutdown_policy::after(shutdown_time)}}})
+                 .value();
+  // It ignores the stop message and SIGTERM: SIGKILL, at T.
+  auto deaf = sup.child("deaf").current().value();
+  keep_busy(deaf, true);
+  auto killed = time_the_stop(deaf, [&] { BOOST_REQUIRE(sup.terminate_child("deaf")); });
+  BOOST_TEST(killed.reason.signal == SIGKILL);
+  BOOST_TEST(killed.took >= shutdown_time);
+  BOOST_TEST(killed.took < shutdown_time + ladder_slack);
+  // It never reads the stop message, but SIGTERM ends it: at T/2, inside T.
+  auto busy = sup.child("busy").current().value();
+  keep_busy(busy, false);
+  auto terminated = time_the_stop(busy, [&] { BOOST_REQUIRE(sup.terminate_child("busy")); });
+  BOOST_TEST(terminated.reason.signal == SIGTERM);
+  BOOST_TEST(terminated.took >= shutdown_time / 2);
+  BOOST_TEST(terminated.took < shutdown_time);
+}
+
+BOOST_AUTO_TEST_CASE(actor_handle_stop_follows_the_same_ladder) {
+  node n{table()};
+  auto deaf = n.spawn("echo").value();
+  keep_busy(deaf, true);
+  auto killed = time_the_stop(deaf, [&] { deaf.stop(shutdown_time); });
+  BOOST_TEST(killed.reason.signal == SIGKILL);
+  BOOST_TEST(killed.took >= shutdown_time);
+  BOOST_TEST(killed.took < shutdown_time + ladder_slack);
+  auto busy = n.spawn("echo").value();
+  keep_busy(busy, false);
+  auto terminated = time_the_stop(busy, [&] { busy.stop(shutdown_time); });
+  BOOST_TEST(terminated.reason.signal == SIGTERM);
+  BOOST_TEST(terminated.took >= shutdown_time / 2);
+  BOOST_TEST(terminated.took < shutdown_time);
+}

@@ -12,6 +12,7 @@
 #include "restart_rules.hpp"
 
 #include <actorproc/node/caf_interop.hpp>
+#include <actorproc/node/stop_ladder.hpp>
 
 #include <caf/all.hpp>
 
@@ -263,9 +264,9 @@ struct supervisor_core : std::enable_shared_from_this<supervisor_core> {
     if (slot.state != child_state::stopping) return;
     auto policy = shutdown_of(slot.spec);
     if (slot.handle) {
-      // The ladder ends with SIGKILL after two grace periods: this wait is bounded.
-      auto bound =
-          policy.how == shutdown_policy::kind::infinity ? std::chrono::milliseconds(24h) : 2 * policy.grace + 10s;
+      // The ladder ends with SIGKILL within the grace period: this wait is bounded.
+      auto bound = policy.how == shutdown_policy::kind::infinity ? std::chrono::milliseconds(24h)
+                                                                   : ladder_for(policy.grace).sigkill_at + 10s;
       (void)slot.handle->join(bound);
     } else if (slot.nested) {
       slot.nested->wait_exit(std::chrono::milliseconds(24h));
