@@ -506,13 +506,14 @@ BOOST_AUTO_TEST_CASE(all_significant_waits_for_every_significant_child) {
 // old incarnation's join() returned), so nothing may go to the dead incarnation.
 BOOST_AUTO_TEST_CASE(right_after_a_crash_a_named_handle_applies_its_policy_not_the_dead_incarnation) {
   node n{table()};
-  auto sup = supervisor::start(
-                 n, {.name = "s",
-                     .intensity = 1000,
-                     .period = 60s,
-                     .children = {{.id = "patient", .actor_type = "echo", .while_restarting = restarting_policy::buffer},
-                                  {.id = "strict", .actor_type = "echo", .while_restarting = restarting_policy::fail}}})
-                 .value();
+  auto sup =
+      supervisor::start(
+          n, {.name = "s",
+              .intensity = 1000,
+              .period = 60s,
+              .children = {{.id = "patient", .actor_type = "echo", .while_restarting = restarting_policy::buffer},
+                           {.id = "strict", .actor_type = "echo", .while_restarting = restarting_policy::fail}}})
+          .value();
   auto patient = sup.child("patient");
   auto strict = sup.child("strict");
   constexpr int rounds = 100, sends_per_round = 10;
@@ -551,7 +552,8 @@ BOOST_AUTO_TEST_CASE(right_after_a_crash_a_named_handle_applies_its_policy_not_t
       note(stale, "fail send: " + to_string(sent.error()));
     }
     auto asked = strict.request<testing::Stats, testing::Report>({}, patience);
-    if (!asked && asked.error().code != errc::actor_restarting) note(stale, "fail request: " + to_string(asked.error()));
+    if (!asked && asked.error().code != errc::actor_restarting)
+      note(stale, "fail request: " + to_string(asked.error()));
     // resend_on_restart: the request goes to the next incarnation.
     auto resent = strict.request<testing::Stats, testing::Report>({}, patience, true);
     if (!resent) note(stale, "resent request: " + to_string(resent.error()));
@@ -717,14 +719,12 @@ void keep_busy(const actor_handle& a, bool ignore_sigterm) {
 
 BOOST_AUTO_TEST_CASE(a_child_deaf_to_its_stop_is_killed_at_its_shutdown_time_not_twice_that) {
   node n{table()};
-  auto sup = supervisor::start(n, {.name = "s",
-                                   .children = {{.id = "deaf",
-                                                 .actor_type = "echo",
-                                                 .shutdown = shutdown_policy::after(shutdown_time)},
-                                                {.id = "busy",
-                                                 .actor_type = "echo",
-                                                 .shutdown = shutdown_policy::after(shutdown_time)}}})
-                 .value();
+  auto sup =
+      supervisor::start(
+          n, {.name = "s",
+              .children = {{.id = "deaf", .actor_type = "echo", .shutdown = shutdown_policy::after(shutdown_time)},
+                           {.id = "busy", .actor_type = "echo", .shutdown = shutdown_policy::after(shutdown_time)}}})
+          .value();
   // It ignores the stop message and SIGTERM: SIGKILL, at T.
   auto deaf = sup.child("deaf").current().value();
   keep_busy(deaf, true);
@@ -755,4 +755,38 @@ BOOST_AUTO_TEST_CASE(actor_handle_stop_follows_the_same_ladder) {
   BOOST_TEST(terminated.reason.signal == SIGTERM);
   BOOST_TEST(terminated.took >= shutdown_time / 2);
   BOOST_TEST(terminated.took < shutdown_time);
+}
+
+// Once its death is seen, a child that its restart type will not restart is
+// simply down, whatever its restarting policy: nothing is kept for it.
+BOOST_AUTO_TEST_CASE(a_named_handle_of_a_child_that_will_not_restart_is_down_once_its_death_is_seen) {
+  node n{table()};
+  auto sup = supervisor::start(n, {.name = "s",
+                                   .intensity = 5,
+                                   .children = {{.id = "temp",
+                                                 .actor_type = "echo",
+                                                 .restart = restart_type::temporary,
+                                                 .while_restarting = restarting_policy::buffer},
+                                                {.id = "trans",
+                                                 .actor_type = "echo",
+                                                 .restart = restart_type::transient,
+                                                 .while_restarting = restarting_policy::buffer}}})
+                 .value();
+  auto temp = sup.child("temp");
+  auto killed = temp.current().value();
+  killed.kill();
+  BOOST_REQUIRE(killed.join(patience));
+  auto sent = temp.send<testing::Tick>();
+  BOOST_REQUIRE(!sent);
+  BOOST_TEST((sent.error().code == errc::actor_down));
+  BOOST_TEST(!temp.current());
+
+  auto trans = sup.child("trans");
+  auto stopped = trans.current().value();
+  BOOST_REQUIRE(
+      trans.send<testing::Crash>([](testing::Crash::Builder b) { b.setHow(testing::Crash::How::STOP_NORMALLY); }));
+  BOOST_REQUIRE(stopped.join(patience));
+  auto asked = trans.request<testing::Stats, testing::Report>({}, patience);
+  BOOST_REQUIRE(!asked);
+  BOOST_TEST((asked.error().code == errc::actor_down));  // at once, not after waiting for a restart
 }

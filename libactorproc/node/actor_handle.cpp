@@ -24,7 +24,7 @@ expected<void> actor_handle::post_message(capnp::MessageBuilder& message, std::c
 }
 
 std::optional<expected<void>> actor_handle::post_unless_dying(capnp::MessageBuilder& message,
-                                                               std::chrono::milliseconds timeout) const {
+                                                              std::chrono::milliseconds timeout) const {
   auto sent = link_->enqueue(message, timeout, false, {}, detail::if_dying::refuse);
   if (!sent && sent.error().code == errc::actor_down) return std::nullopt;  // nothing was sent
   return sent;

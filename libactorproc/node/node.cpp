@@ -41,9 +41,9 @@ caf::behavior process_proxy(caf::event_based_actor* self, std::shared_ptr<detail
       [=](stop_atom, int64_t grace_ms) {
         auto ladder = ladder_for(std::chrono::milliseconds(grace_ms));
         // SIGKILL is due at a fixed time from the stop, however late SIGTERM was sent.
-        int64_t kill_at = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                              (clock::now() + ladder.sigkill_at).time_since_epoch())
-                              .count();
+        int64_t kill_at =
+            std::chrono::duration_cast<std::chrono::nanoseconds>((clock::now() + ladder.sigkill_at).time_since_epoch())
+                .count();
         self->delayed_send(self, ladder.sigterm_at, escalate_atom::value, int32_t{SIGTERM}, kill_at);
       },
       [=](escalate_atom, int32_t signo, int64_t kill_at) {

@@ -45,8 +45,8 @@ expected<void> check_spec(const supervisor_spec& spec) {
   }
   if (spec.strategy == restart_strategy::simple_one_for_one) {
     if (spec.children.size() != 1) {
-      return refused(spec.name, "simple_one_for_one takes exactly one child spec, got " +
-                                    std::to_string(spec.children.size()));
+      return refused(spec.name,
+                     "simple_one_for_one takes exactly one child spec, got " + std::to_string(spec.children.size()));
     }
     if (spec.shutdown_when != auto_shutdown::never) {
       return refused(spec.name, std::string("auto_shutdown must be never with simple_one_for_one, got ") +

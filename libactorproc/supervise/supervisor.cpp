@@ -266,7 +266,7 @@ struct supervisor_core : std::enable_shared_from_this<supervisor_core> {
     if (slot.handle) {
       // The ladder ends with SIGKILL within the grace period: this wait is bounded.
       auto bound = policy.how == shutdown_policy::kind::infinity ? std::chrono::milliseconds(24h)
-                                                                   : ladder_for(policy.grace).sigkill_at + 10s;
+                                                                 : ladder_for(policy.grace).sigkill_at + 10s;
       (void)slot.handle->join(bound);
     } else if (slot.nested) {
       slot.nested->wait_exit(std::chrono::milliseconds(24h));
