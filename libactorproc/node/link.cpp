@@ -33,7 +33,10 @@ void link::flush_locked() {
     write_watched = true;
     owner.want_write(*this);
   } else if (status == wire::flush_status::failed) {
-    out.clear();  // the child is gone; its pidfd will tell the reactor
+    // The child's end is closed, so it has exited (a worker never closes its
+    // mailbox): this write is the first to see the death, before the reactor.
+    out.clear();
+    death_seen = true;
   }
 }
 
@@ -56,8 +59,10 @@ expected<void> link::enqueue(capnp::MessageBuilder& message, std::chrono::millis
   }
   if (refused_locked(*this, dying)) return down_error(*this);
   out.append(message, std::move(fds));
-  ++messages_in;
   flush_locked();
+  // A write that found the child gone delivered nothing, this message included.
+  if (refused_locked(*this, dying)) return down_error(*this);
+  ++messages_in;
   return {};
 }
 

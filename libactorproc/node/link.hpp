@@ -69,9 +69,10 @@ class link_owner {
 
 enum class link_state { starting, running, exited };
 
-/// What a send does once the reactor has seen its actor die (the end of its
-/// mailbox stream, its exit announcement, its pidfd, or a kill the node imposed)
-/// but before the exit is final.
+/// What a send does once the node has seen its actor die (a write refused
+/// because its end is closed, the end of its mailbox stream, its exit
+/// announcement, its pidfd, or a kill the node imposed) but before the exit is
+/// final.
 enum class if_dying : uint8_t {
   /// Write it anyway: it is lost with the process, as a message to a dead
   /// process is in Erlang (a plain actor_handle).
@@ -126,7 +127,7 @@ struct link {
   bool paused = false;  // reading stopped while a parked frame waits
   link_state state = link_state::starting;
   bool was_ready = false;                  // it reported ready (and may have exited since)
-  // The reactor saw it die: it reads nothing more. Set at the first sign (see
+  // The node saw it die: it reads nothing more. Set at the first sign (see
   // if_dying), before the exit is final and long before any supervisor hears.
   bool death_seen = false;
   std::optional<exit_reason> announced;    // what the worker said before exiting

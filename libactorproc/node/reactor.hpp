@@ -7,7 +7,8 @@
 // node's requests, and reaps children the moment their pidfd fires.
 //
 // It records the first sign of an actor's death (link::death_seen: the end of
-// its stream, its exit announcement, its reaping, a kill it imposed) at once,
+// its stream, its exit announcement, its reaping, a kill it imposed; a sender's
+// write that finds the mailbox closed records it too) at once,
 // so that named handles stop using a dead incarnation before any supervisor
 // has heard of it.
 //

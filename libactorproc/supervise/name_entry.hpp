@@ -3,8 +3,9 @@
 // Its supervisor calls up() when an incarnation is running and down() when it
 // is gone; handles read it from any thread.
 //
-// The supervisor hears of a death last: the node's reactor sees it first (the
-// end of the mailbox stream, an exit announcement, the pidfd), then the child's
+// The supervisor hears of a death last: the node sees it first (a write that
+// finds the mailbox closed, the end of the mailbox stream, an exit
+// announcement, the pidfd), then the child's
 // proxy, then the supervisor's thread. So "running" here only means "running
 // unless the node has seen this incarnation die": every operation asks the
 // incarnation too (actor_handle::dying()), and sends through the *_unless_dying

@@ -4,7 +4,8 @@
 // It resolves to whichever incarnation is current at each call. While the child
 // restarts, what happens to a message is the child spec's declared policy. The
 // restart begins, for a named handle, the moment the node can see the death
-// (the end of the child's mailbox stream, its exit announcement, its reaping),
+// (a write that finds the child's mailbox closed, the end of its mailbox
+// stream, its exit announcement, its reaping),
 // not when the supervisor hears of it: from then on nothing sent through the
 // handle reaches the dead incarnation.
 // - restarting_policy::fail: send() and request() fail at once with
