@@ -11,10 +11,11 @@
 //     t0 just before sup.child("w").current()->kill() (SIGKILL through its
 //     pidfd); t1 when sup.child("w").request<Ping, Pong>(.., resend_on_restart =
 //     true) returns the answer of the replacement (checked: another pid). The
-//     request is made at once: it reaches the dying incarnation, fails with
-//     actor_down when that one is reaped, and is resent to the next incarnation
-//     as soon as it runs, so t1 - t0 is kill -> replacement answering, with no
-//     timeout or polling in it. Split at te, when the node's reactor has reaped
+//     request is made at once: either it reaches the dying incarnation, fails
+//     with actor_down when that one is reaped and is resent, or the node has
+//     already seen the death and holds it; either way it goes to the next
+//     incarnation as soon as it runs, so t1 - t0 is kill -> replacement
+//     answering, with no timeout or polling in it. Split at te, when the node's reactor has reaped
 //     the victim (an actor_handle::monitor callback on the reactor thread):
 //     kill -> exit seen, and exit seen -> answered (supervisor decision, zygote
 //     fork, actor ready, one request round trip).

@@ -500,3 +500,301 @@ BOOST_AUTO_TEST_CASE(all_significant_waits_for_every_significant_child) {
   BOOST_TEST((reason->what == exit_reason::kind::shutdown));
   BOOST_TEST(n.size() == 0u);
 }
+
+// Right after a crash, before the supervisor has heard of it, a named handle
+// must already apply the child's declared policy: the death is observable, so
+// nothing may go to the dead incarnation. It is observed through the node (the
+// old incarnation's join() returned) or, every other round, through the kernel
+// alone (its pidfd), which can run ahead of the node's reactor.
+BOOST_AUTO_TEST_CASE(right_after_a_crash_a_named_handle_applies_its_policy_not_the_dead_incarnation) {
+  node n{table()};
+  auto sup =
+      supervisor::start(
+          n, {.name = "s",
+              .intensity = 1000,
+              .period = 60s,
+              .children = {{.id = "patient", .actor_type = "echo", .while_restarting = restarting_policy::buffer},
+                           {.id = "strict", .actor_type = "echo", .while_restarting = restarting_policy::fail}}})
+          .value();
+  auto patient = sup.child("patient");
+  auto strict = sup.child("strict");
+  constexpr int rounds = 100, sends_per_round = 10;
+  int lost = 0, stale = 0;
+  std::string first_problem;
+  auto note = [&](int& counter, const std::string& what) {
+    ++counter;
+    if (first_problem.empty()) first_problem = what;
+  };
+  // The incarnation running now, once the last one's restart is complete.
+  auto running = [](const named_actor& a) {
+    std::optional<actor_handle> now;
+    BOOST_REQUIRE(eventually([&] { return (now = a.current()) && now->alive(); }));
+    return *now;
+  };
+  auto kill_and_see_it_die = [](const actor_handle& victim, int round) {
+    victim.kill();
+    if (round % 2 == 0) {
+      BOOST_REQUIRE(victim.join(patience));
+    } else {
+      BOOST_REQUIRE(test_helpers::wait_gone(victim.pid(), patience));
+    }
+  };
+  for (int round = 0; round < rounds; ++round) {
+    // buffer: every send is kept for the next incarnation, which gets them before the request.
+    auto victim = running(patient);
+    kill_and_see_it_die(victim, round);
+    for (int i = 0; i < sends_per_round; ++i) {
+      if (auto sent = patient.send<testing::Tick>(); !sent) note(lost, "buffer send: " + to_string(sent.error()));
+    }
+    auto stats = patient.request<testing::Stats, testing::Report>({}, patience);
+    if (!stats) {
+      note(stale, "buffer request: " + to_string(stats.error()));
+    } else if (stats->getReceived() != sends_per_round) {
+      note(lost, "the next incarnation got " + std::to_string(stats->getReceived()) + " ticks");
+    }
+
+    // fail: actor_restarting (or the next incarnation), never the old incarnation's actor_down.
+    victim = running(strict);
+    kill_and_see_it_die(victim, round);
+    if (auto sent = strict.send<testing::Tick>(); !sent && sent.error().code != errc::actor_restarting) {
+      note(stale, "fail send: " + to_string(sent.error()));
+    }
+    auto asked = strict.request<testing::Stats, testing::Report>({}, patience);
+    if (!asked && asked.error().code != errc::actor_restarting)
+      note(stale, "fail request: " + to_string(asked.error()));
+    // resend_on_restart: the request goes to the next incarnation.
+    auto resent = strict.request<testing::Stats, testing::Report>({}, patience, true);
+    if (!resent) note(stale, "resent request: " + to_string(resent.error()));
+  }
+  BOOST_TEST(lost == 0, lost << " sends lost; the first problem: " << first_problem);
+  BOOST_TEST(stale == 0, stale << " stale answers; the first problem: " << first_problem);
+  BOOST_TEST(children_of(sup)["patient"].restarts == uint64_t{rounds});
+}
+
+// OTP's rules for a spec (supervisor:check_flags/1, check_childspec/2), checked
+// before anything starts; plus: simple_one_for_one takes auto_shutdown never.
+BOOST_AUTO_TEST_CASE(a_spec_that_breaks_a_rule_is_refused_naming_the_field_and_the_rule) {
+  auto with = [](auto change) {
+    supervisor_spec spec{.name = "s", .children = {worker("a"), worker("b")}};
+    change(spec);
+    return spec;
+  };
+  auto dynamic = [](supervisor_spec& s) {
+    s.strategy = restart_strategy::simple_one_for_one;
+    s.children = {worker("w")};
+  };
+  std::vector<std::pair<supervisor_spec, std::string>> broken = {
+      {with([](supervisor_spec& s) { s.intensity = -1; }), "intensity must be >= 0, got -1"},
+      {with([](supervisor_spec& s) { s.period = 0ms; }), "period must be > 0 ms, got 0 ms"},
+      {with([](supervisor_spec& s) { s.period = -5ms; }), "period must be > 0 ms, got -5 ms"},
+      {with([](supervisor_spec& s) { s.children[1].shutdown = shutdown_policy::after(-1ms); }),
+       "child 'b': shutdown must be >= 0 ms, got -1 ms"},
+      {with([](supervisor_spec& s) { s.children[1].id = "a"; }), "child ids must be unique; 'a' repeats"},
+      {with([&](supervisor_spec& s) {
+         dynamic(s);
+         s.shutdown_when = auto_shutdown::any_significant;
+       }),
+       "auto_shutdown must be never with simple_one_for_one, got any_significant"},
+      {with([](supervisor_spec& s) { s.strategy = restart_strategy::simple_one_for_one; }),
+       "simple_one_for_one takes exactly one child spec, got 2"},
+      {with([](supervisor_spec& s) {
+         s.children.push_back({.id = "inner",
+                               .supervisor = std::make_shared<supervisor_spec>(
+                                   supervisor_spec{.name = "inner", .intensity = -2, .children = {worker("w")}})});
+       }),
+       "supervisor 'inner': intensity must be >= 0, got -2"},
+  };
+  node n{table()};
+  for (auto& [spec, rule] : broken) {
+    auto checked = check_spec(spec);
+    BOOST_TEST_CONTEXT(rule) {
+      BOOST_REQUIRE(!checked);
+      BOOST_TEST((checked.error().code == errc::invalid_argument));
+      BOOST_TEST(checked.error().message.find(rule) != std::string::npos, checked.error().message);
+      auto started = supervisor::start(n, spec);
+      BOOST_REQUIRE(!started);
+      BOOST_TEST(started.error().message == checked.error().message);
+      BOOST_TEST(n.size() == 0u);  // refused before anything started
+    }
+  }
+  // The limits themselves are fine: intensity 0, a period of 1 ms, shutdown 0.
+  auto at_the_limits = check_spec(with([](supervisor_spec& s) {
+    s.intensity = 0;
+    s.period = 1ms;
+    s.children[0].shutdown = shutdown_policy::after(0ms);
+  }));
+  BOOST_TEST(at_the_limits.has_value());
+
+  // start_child applies the same rules to the spec it adds.
+  auto sup = supervisor::start(n, {.name = "s", .children = {worker("a")}}).value();
+  auto negative = sup.start_child({.id = "b", .actor_type = "echo", .shutdown = shutdown_policy::after(-5ms)});
+  BOOST_REQUIRE(!negative);
+  BOOST_TEST((negative.error().code == errc::invalid_argument));
+  BOOST_TEST(negative.error().message.find("shutdown must be >= 0 ms, got -5 ms") != std::string::npos);
+  auto duplicate = sup.start_child(worker("a"));
+  BOOST_REQUIRE(!duplicate);
+  BOOST_TEST((duplicate.error().code == errc::invalid_argument));
+  BOOST_TEST(duplicate.error().message.find("child ids must be unique; 'a'") != std::string::npos);
+  BOOST_TEST(n.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_simple_one_for_one_supervisor_counts_one_spec_and_each_child) {
+  node n{table()};
+  auto sup = supervisor::start(n, {.name = "pool",
+                                   .strategy = restart_strategy::simple_one_for_one,
+                                   .children = {{.id = "w", .actor_type = "echo"}}})
+                 .value();
+  auto counts = [&] {
+    auto c = sup.count_children();
+    return std::vector<std::size_t>{c.specs, c.active, c.supervisors, c.workers};
+  };
+  BOOST_TEST(counts() == (std::vector<std::size_t>{1, 0, 0, 0}), boost::test_tools::per_element());
+  BOOST_REQUIRE(sup.start_child(std::vector<std::string>{}));
+  BOOST_REQUIRE(sup.start_child(std::vector<std::string>{}));
+  BOOST_TEST(counts() == (std::vector<std::size_t>{1, 2, 0, 2}), boost::test_tools::per_element());
+}
+
+// OTP's child_adm_simple: "Terminate non-existing process is ok".
+BOOST_AUTO_TEST_CASE(terminating_a_dynamic_child_that_is_already_gone_is_not_an_error) {
+  node n{table()};
+  auto sup = supervisor::start(n, {.name = "pool",
+                                   .strategy = restart_strategy::simple_one_for_one,
+                                   .children = {{.id = "w", .actor_type = "echo"}}})
+                 .value();
+  auto first = sup.start_child(std::vector<std::string>{}).value();
+  auto second = sup.start_child(std::vector<std::string>{}).value();
+  BOOST_REQUIRE(sup.terminate_child(first.id));
+  BOOST_TEST(sup.count_children().active == 1u);
+  auto again = sup.terminate_child(first.id);
+  BOOST_TEST(again.has_value(), (again ? "" : to_string(again.error())));
+  BOOST_TEST(sup.count_children().active == 1u);  // the other child is untouched
+  // An id this supervisor never gave out is still unknown.
+  for (auto stranger : {"w#3", "w#0", "w#01", "x#1", "w"}) {
+    auto refused = sup.terminate_child(stranger);
+    BOOST_TEST_CONTEXT(stranger) {
+      BOOST_REQUIRE(!refused);
+      BOOST_TEST((refused.error().code == errc::unknown_actor));
+    }
+  }
+  BOOST_TEST(children_of(sup).count(second.id) == 1u);
+}
+
+// OTP's shutdown T kills a child T after the stop began; the ladder here has a
+// SIGTERM step more, and it fits inside T too.
+BOOST_AUTO_TEST_CASE(the_stop_ladder_fits_in_its_grace_period) {
+  BOOST_TEST(ladder_for(1000ms).sigterm_at.count() == 500);
+  BOOST_TEST(ladder_for(1000ms).sigkill_at.count() == 1000);
+  BOOST_TEST(ladder_for(1ms).sigterm_at.count() == 0);
+  BOOST_TEST(ladder_for(1ms).sigkill_at.count() == 1);
+  BOOST_TEST(ladder_for(0ms).sigkill_at.count() == 0);
+  BOOST_TEST(ladder_for(-5ms).sigterm_at.count() == 0);  // a negative grace kills at once
+  BOOST_TEST(ladder_for(-5ms).sigkill_at.count() == 0);
+}
+
+namespace {
+
+constexpr auto shutdown_time = 600ms;
+// Timers, signal delivery, reaping and waking the joiner, on 2 loaded cores.
+constexpr auto ladder_slack = shutdown_time / 2;
+
+struct ending {
+  std::chrono::milliseconds took;
+  exit_reason reason;
+};
+
+// Runs `stop` and waits for `victim` to exit: how long it took, and why.
+template <class Stop>
+ending time_the_stop(const actor_handle& victim, Stop stop) {
+  auto began = std::chrono::steady_clock::now();
+  stop();
+  auto reason = victim.join(patience);
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began);
+  BOOST_REQUIRE(reason);
+  return {took, *reason};
+}
+
+// A child whose handler never returns: it never reads its stop message.
+void keep_busy(const actor_handle& a, bool ignore_sigterm) {
+  if (ignore_sigterm) {
+    BOOST_REQUIRE(
+        a.send<testing::Crash>([](testing::Crash::Builder b) { b.setHow(testing::Crash::How::IGNORE_TERM_AND_HANG); }));
+  } else {
+    BOOST_REQUIRE(a.send<testing::Nap>([](testing::Nap::Builder b) { b.setMillis(60000); }));
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_child_deaf_to_its_stop_is_killed_at_its_shutdown_time_not_twice_that) {
+  node n{table()};
+  auto sup =
+      supervisor::start(
+          n, {.name = "s",
+              .children = {{.id = "deaf", .actor_type = "echo", .shutdown = shutdown_policy::after(shutdown_time)},
+                           {.id = "busy", .actor_type = "echo", .shutdown = shutdown_policy::after(shutdown_time)}}})
+          .value();
+  // It ignores the stop message and SIGTERM: SIGKILL, at T.
+  auto deaf = sup.child("deaf").current().value();
+  keep_busy(deaf, true);
+  auto killed = time_the_stop(deaf, [&] { BOOST_REQUIRE(sup.terminate_child("deaf")); });
+  BOOST_TEST(killed.reason.signal == SIGKILL);
+  BOOST_TEST(killed.took >= shutdown_time);
+  BOOST_TEST(killed.took < shutdown_time + ladder_slack);
+  // It never reads the stop message, but SIGTERM ends it: at T/2, inside T.
+  auto busy = sup.child("busy").current().value();
+  keep_busy(busy, false);
+  auto terminated = time_the_stop(busy, [&] { BOOST_REQUIRE(sup.terminate_child("busy")); });
+  BOOST_TEST(terminated.reason.signal == SIGTERM);
+  BOOST_TEST(terminated.took >= shutdown_time / 2);
+  BOOST_TEST(terminated.took < shutdown_time);
+}
+
+BOOST_AUTO_TEST_CASE(actor_handle_stop_follows_the_same_ladder) {
+  node n{table()};
+  auto deaf = n.spawn("echo").value();
+  keep_busy(deaf, true);
+  auto killed = time_the_stop(deaf, [&] { deaf.stop(shutdown_time); });
+  BOOST_TEST(killed.reason.signal == SIGKILL);
+  BOOST_TEST(killed.took >= shutdown_time);
+  BOOST_TEST(killed.took < shutdown_time + ladder_slack);
+  auto busy = n.spawn("echo").value();
+  keep_busy(busy, false);
+  auto terminated = time_the_stop(busy, [&] { busy.stop(shutdown_time); });
+  BOOST_TEST(terminated.reason.signal == SIGTERM);
+  BOOST_TEST(terminated.took >= shutdown_time / 2);
+  BOOST_TEST(terminated.took < shutdown_time);
+}
+
+// Once its death is seen, a child that its restart type will not restart is
+// simply down, whatever its restarting policy: nothing is kept for it.
+BOOST_AUTO_TEST_CASE(a_named_handle_of_a_child_that_will_not_restart_is_down_once_its_death_is_seen) {
+  node n{table()};
+  auto sup = supervisor::start(n, {.name = "s",
+                                   .intensity = 5,
+                                   .children = {{.id = "temp",
+                                                 .actor_type = "echo",
+                                                 .restart = restart_type::temporary,
+                                                 .while_restarting = restarting_policy::buffer},
+                                                {.id = "trans",
+                                                 .actor_type = "echo",
+                                                 .restart = restart_type::transient,
+                                                 .while_restarting = restarting_policy::buffer}}})
+                 .value();
+  auto temp = sup.child("temp");
+  auto killed = temp.current().value();
+  killed.kill();
+  BOOST_REQUIRE(killed.join(patience));
+  auto sent = temp.send<testing::Tick>();
+  BOOST_REQUIRE(!sent);
+  BOOST_TEST((sent.error().code == errc::actor_down));
+  BOOST_TEST(!temp.current());
+
+  auto trans = sup.child("trans");
+  auto stopped = trans.current().value();
+  BOOST_REQUIRE(
+      trans.send<testing::Crash>([](testing::Crash::Builder b) { b.setHow(testing::Crash::How::STOP_NORMALLY); }));
+  BOOST_REQUIRE(stopped.join(patience));
+  auto asked = trans.request<testing::Stats, testing::Report>({}, patience);
+  BOOST_REQUIRE(!asked);
+  BOOST_TEST((asked.error().code == errc::actor_down));  // at once, not after waiting for a restart
+}

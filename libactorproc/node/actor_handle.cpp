@@ -23,6 +23,20 @@ expected<void> actor_handle::post_message(capnp::MessageBuilder& message, std::c
   return link_->enqueue(message, timeout, detail::delivery::user);
 }
 
+std::optional<expected<void>> actor_handle::post_unless_dying(capnp::MessageBuilder& message,
+                                                              std::chrono::milliseconds timeout) const {
+  auto sent = link_->enqueue(message, timeout, detail::delivery::user, {}, detail::if_dying::refuse);
+  if (!sent && sent.error().code == errc::actor_down) return std::nullopt;  // nothing was sent
+  return sent;
+}
+
+std::optional<expected<wire::frame_ptr>> actor_handle::call_unless_dying(wire::envelope_builder& out,
+                                                                         std::chrono::milliseconds timeout) const {
+  return link_->call_unless_dying(out, timeout);
+}
+
+bool actor_handle::dying() const { return link_->dying(); }
+
 expected<wire::frame_ptr> actor_handle::call(wire::envelope_builder& out, std::chrono::milliseconds timeout) const {
   return link_->call(out, timeout);
 }

@@ -17,6 +17,11 @@ error down_error(const link& l) {
   return error(errc::actor_down, "actor '" + l.name + "' (id " + std::to_string(l.id) + ") has exited", l.final_reason);
 }
 
+// Under the link's mutex: whether `dying` says to send nothing to `l` now.
+bool refused_locked(const link& l, if_dying dying) {
+  return l.state == link_state::exited || (dying == if_dying::refuse && l.death_seen);
+}
+
 }  // namespace
 
 void link::flush_locked() {
@@ -28,12 +33,15 @@ void link::flush_locked() {
     write_watched = true;
     owner.want_write(*this);
   } else if (status == wire::flush_status::failed) {
-    out.clear();  // the child is gone; its pidfd will tell the reactor
+    // The child's end is closed, so it has exited (a worker never closes its
+    // mailbox): this write is the first to see the death, before the reactor.
+    out.clear();
+    death_seen = true;
   }
 }
 
 expected<void> link::enqueue(capnp::MessageBuilder& message, std::chrono::milliseconds timeout, delivery how,
-                             std::vector<unique_fd> fds) {
+                             std::vector<unique_fd> fds, if_dying dying) {
   if (std::size_t bytes = wire::framed_size(message); bytes > max_frame_bytes) {
     return error(errc::too_large, "a message of " + std::to_string(bytes) + " bytes exceeds the frame limit of " +
                                       std::to_string(max_frame_bytes) + " bytes; not sent to actor '" + name + "'");
@@ -41,22 +49,24 @@ expected<void> link::enqueue(capnp::MessageBuilder& message, std::chrono::millis
   std::unique_lock lock(mutex);
   if (how == delivery::user) {
     auto deadline = clock::now() + timeout;
-    while (state != link_state::exited && !has_room_locked()) {
+    while (!refused_locked(*this, dying) && !has_room_locked()) {
       if (changed.wait_until(lock, deadline) == std::cv_status::timeout && !has_room_locked()) {
-        if (state == link_state::exited) break;
+        if (refused_locked(*this, dying)) break;
         return error(errc::mailbox_full,
                      "the mailbox of actor '" + name + "' stayed full for " + std::to_string(timeout.count()) + " ms");
       }
     }
   }
-  if (state == link_state::exited) return down_error(*this);
+  if (refused_locked(*this, dying)) return down_error(*this);
   if (how == delivery::ahead && fds.empty()) {
     out.append_ahead(message);
   } else {
     out.append(message, std::move(fds));
   }
-  ++messages_in;
   flush_locked();
+  // A write that found the child gone delivered nothing, this message included.
+  if (refused_locked(*this, dying)) return down_error(*this);
+  ++messages_in;
   return {};
 }
 
@@ -66,15 +76,15 @@ void link::append_locked(kj::ArrayPtr<const capnp::word> frame, std::size_t mess
 }
 
 expected<uint64_t> link::start_request(wire::envelope_builder& builder, const std::shared_ptr<pending_request>& request,
-                                       std::chrono::milliseconds timeout) {
+                                       std::chrono::milliseconds timeout, if_dying dying) {
   uint64_t correlation = next_correlation.fetch_add(1, std::memory_order_relaxed);
   builder.address(id, 0, correlation);
   {
     std::lock_guard lock(mutex);
-    if (state == link_state::exited) return down_error(*this);
+    if (refused_locked(*this, dying)) return down_error(*this);
     pending.emplace(correlation, request);
   }
-  if (auto sent = enqueue(builder.message(), timeout, delivery::user); !sent) {
+  if (auto sent = enqueue(builder.message(), timeout, delivery::user, {}, dying); !sent) {
     std::lock_guard lock(mutex);
     pending.erase(correlation);
     return sent.error();
@@ -85,13 +95,29 @@ expected<uint64_t> link::start_request(wire::envelope_builder& builder, const st
 expected<wire::frame_ptr> link::call(wire::envelope_builder& builder, std::chrono::milliseconds timeout) {
   auto deadline = clock::now() + timeout;
   auto request = std::make_shared<pending_request>();
-  auto correlation = start_request(builder, request, timeout);
+  auto correlation = start_request(builder, request, timeout, if_dying::deliver);
   if (!correlation) return correlation.error();
+  return await_answer(request, *correlation, deadline, timeout);
+}
+
+std::optional<expected<wire::frame_ptr>> link::call_unless_dying(wire::envelope_builder& builder,
+                                                                 std::chrono::milliseconds timeout) {
+  auto deadline = clock::now() + timeout;
+  auto request = std::make_shared<pending_request>();
+  auto correlation = start_request(builder, request, timeout, if_dying::refuse);
+  // Refused before anything was sent: the only actor_down a start can give.
+  if (!correlation && correlation.error().code == errc::actor_down) return std::nullopt;
+  if (!correlation) return correlation.error();
+  return await_answer(request, *correlation, deadline, timeout);
+}
+
+expected<wire::frame_ptr> link::await_answer(const std::shared_ptr<pending_request>& request, uint64_t correlation,
+                                             clock::time_point deadline, std::chrono::milliseconds timeout) {
   std::unique_lock wait(request->mutex);
   if (!request->done.wait_until(wait, deadline, [&] { return request->result.has_value(); })) {
     wait.unlock();
     std::lock_guard lock(mutex);
-    pending.erase(*correlation);
+    pending.erase(correlation);
     wait.lock();
     if (!request->result) {
       return error(errc::timeout,
@@ -105,7 +131,7 @@ void link::call_async(wire::envelope_builder& builder, std::function<void(expect
   auto request = std::make_shared<pending_request>();
   request->then = std::move(then);
   // Never waits: a full mailbox is an answer like any other, given at once.
-  if (auto sent = start_request(builder, request, std::chrono::milliseconds(0)); !sent) {
+  if (auto sent = start_request(builder, request, std::chrono::milliseconds(0), if_dying::deliver); !sent) {
     request->complete(sent.error());
   }
 }
@@ -118,6 +144,11 @@ bool link::signal(int signo) {
 std::optional<exit_reason> link::exit_reason_now() const {
   std::lock_guard lock(mutex);
   return final_reason;
+}
+
+bool link::dying() const {
+  std::lock_guard lock(mutex);
+  return refused_locked(*this, if_dying::refuse);
 }
 
 }  // namespace actorproc::detail

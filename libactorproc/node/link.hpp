@@ -82,6 +82,19 @@ enum class delivery {
   ahead,
 };
 
+/// What a send does once the node has seen its actor die (a write refused
+/// because its end is closed, the end of its mailbox stream, its exit
+/// announcement, its pidfd, or a kill the node imposed) but before the exit is
+/// final.
+enum class if_dying : uint8_t {
+  /// Write it anyway: it is lost with the process, as a message to a dead
+  /// process is in Erlang (a plain actor_handle).
+  deliver,
+  /// Send nothing and fail with actor_down at once, so that the caller still
+  /// holds it (a named handle keeps it for the next incarnation).
+  refuse,
+};
+
 struct link {
   link(uint64_t id, std::string name, pid_t pid, unique_fd socket, unique_fd pidfd, link_owner& owner,
        std::size_t mailbox_bytes, const wire::limits& limits)
@@ -127,6 +140,9 @@ struct link {
   bool paused = false;  // reading stopped while a parked frame waits
   link_state state = link_state::starting;
   bool was_ready = false;                  // it reported ready (and may have exited since)
+  // The node saw it die: it reads nothing more. Set at the first sign (see
+  // if_dying), before the exit is final and long before any supervisor hears.
+  bool death_seen = false;
   std::optional<exit_reason> announced;    // what the worker said before exiting
   std::optional<exit_reason> imposed;      // what the node decided (protocol error, hung)
   std::optional<exit_reason> stop_reason;  // what a stop request asked for
@@ -141,7 +157,7 @@ struct link {
   /// Appends a message and writes what the socket takes now. A user message
   /// waits up to `timeout` for room; the others are never refused.
   expected<void> enqueue(capnp::MessageBuilder& message, std::chrono::milliseconds timeout, delivery how,
-                         std::vector<unique_fd> fds = {});
+                         std::vector<unique_fd> fds = {}, if_dying dying = if_dying::deliver);
   /// Appends an already-framed message (routing between actors) without
   /// writing it: the reactor flushes each destination once per batch of routed
   /// frames. Never waits; the caller checked has_room_locked() under the lock.
@@ -153,18 +169,29 @@ struct link {
 
   /// Sends a request and waits for its answer.
   expected<wire::frame_ptr> call(wire::envelope_builder& out, std::chrono::milliseconds timeout);
+  /// call(), unless the actor's death has been seen: then nothing is sent and
+  /// the answer is std::nullopt. An actor_down inside the answer means it died
+  /// after the request was handed to it (it may have run).
+  std::optional<expected<wire::frame_ptr>> call_unless_dying(wire::envelope_builder& out,
+                                                             std::chrono::milliseconds timeout);
   /// Sends a request without waiting: `then` gets the answer or the error
   /// exactly once (see actor_handle::request_async).
   void call_async(wire::envelope_builder& out, std::function<void(expected<wire::frame_ptr>)> then);
 
   bool signal(int signo);
   std::optional<exit_reason> exit_reason_now() const;
+  /// Whether its death has been seen (or its exit is final).
+  bool dying() const;
 
  private:
   /// Addresses `builder` as a new request, registers `request` for its answer
   /// and sends it; on failure nothing stays registered. The correlation id.
   expected<uint64_t> start_request(wire::envelope_builder& builder, const std::shared_ptr<pending_request>& request,
-                                   std::chrono::milliseconds timeout);
+                                   std::chrono::milliseconds timeout, if_dying dying);
+  /// Waits for the answer to a started request, up to `deadline`.
+  expected<wire::frame_ptr> await_answer(const std::shared_ptr<pending_request>& request, uint64_t correlation,
+                                         std::chrono::steady_clock::time_point deadline,
+                                         std::chrono::milliseconds timeout);
 };
 
 }  // namespace actorproc::detail

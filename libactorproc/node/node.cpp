@@ -4,6 +4,7 @@
 
 #include <actorproc/node/caf_interop.hpp>
 #include <actorproc/node/node.hpp>
+#include <actorproc/node/stop_ladder.hpp>
 
 #include "link.hpp"
 #include "reactor.hpp"
@@ -31,18 +32,25 @@ using stop_atom = caf::atom_constant<caf::atom("ap_stop")>;
 using escalate_atom = caf::atom_constant<caf::atom("ap_escal")>;
 using exited_atom = caf::atom_constant<caf::atom("ap_exited")>;
 
-// The proxy of one actor process. It owns the stop ladder (stop message, then
-// SIGTERM, then SIGKILL, a grace period apart) and exits when the process exits,
-// with the process's exit reason, so CAF monitors see the process die.
+// The proxy of one actor process. It owns the stop ladder (the stop message, then
+// SIGTERM, then SIGKILL, all within the grace period: stop_ladder.hpp) and exits
+// when the process exits, with the process's exit reason, so CAF monitors see
+// the process die.
 caf::behavior process_proxy(caf::event_based_actor* self, std::shared_ptr<detail::link> l) {
   return {
       [=](stop_atom, int64_t grace_ms) {
-        self->delayed_send(self, std::chrono::milliseconds(grace_ms), escalate_atom::value, int32_t{SIGTERM}, grace_ms);
+        auto ladder = ladder_for(std::chrono::milliseconds(grace_ms));
+        // SIGKILL is due at a fixed time from the stop, however late SIGTERM was sent.
+        int64_t kill_at =
+            std::chrono::duration_cast<std::chrono::nanoseconds>((clock::now() + ladder.sigkill_at).time_since_epoch())
+                .count();
+        self->delayed_send(self, ladder.sigterm_at, escalate_atom::value, int32_t{SIGTERM}, kill_at);
       },
-      [=](escalate_atom, int32_t signo, int64_t grace_ms) {
+      [=](escalate_atom, int32_t signo, int64_t kill_at) {
         if (l->signal(signo) && signo == SIGTERM) {
-          self->delayed_send(self, std::chrono::milliseconds(grace_ms), escalate_atom::value, int32_t{SIGKILL},
-                             grace_ms);
+          auto left = clock::time_point(std::chrono::nanoseconds(kill_at)) - clock::now();
+          self->delayed_send(self, std::max(std::chrono::ceil<std::chrono::milliseconds>(left), 0ms),
+                             escalate_atom::value, int32_t{SIGKILL}, kill_at);
         }
       },
       [=](exited_atom) { self->quit(to_caf_error(l->exit_reason_now().value_or(exit_reason::normal()))); },
@@ -98,7 +106,7 @@ struct node::impl final : detail::link_owner {
     for (auto it = shutdown_hooks.rbegin(); it != shutdown_hooks.rend(); ++it) (*it)();
     stopping = true;
     for (auto& l : reactor->all()) stop(*l, exit_reason::shutdown(), options.shutdown_grace);
-    auto deadline = clock::now() + 2 * options.shutdown_grace + 1s;
+    auto deadline = clock::now() + ladder_for(options.shutdown_grace).sigkill_at + 1s;
     if (!reactor->wait_until_empty(deadline)) {
       for (auto& l : reactor->all()) l->signal(SIGKILL);
       reactor->wait_until_empty(clock::now() + 10s);

@@ -347,6 +347,7 @@ void reactor::to_node(link& from, schema::Envelope::Reader env, kj::ArrayPtr<con
     case schema::System::EXIT: {
       std::lock_guard lock(from.mutex);
       from.announced = wire::read_exit_reason(system.getExit());
+      from.death_seen = true;  // it announces its exit once it has stopped reading
       break;
     }
     case schema::System::MONITOR: {
@@ -436,6 +437,7 @@ int reactor::check_heartbeats() {
               exit_reason::because(exit_reason::kind::hung, "no heartbeat answer within " +
                                                                 std::to_string(l->heartbeat.timeout.count()) + " ms");
         }
+        l->death_seen = true;
         if (l->pidfd) process::signal_process(l->pidfd.get(), SIGKILL);
         l->heartbeat_due = std::chrono::steady_clock::time_point::max();  // its pidfd takes over
         continue;
@@ -458,6 +460,7 @@ void reactor::stop_reading(link& l) {
   if (!l.socket_open) return;
   std::lock_guard lock(l.mutex);
   l.socket_open = false;
+  l.death_seen = true;  // the end of its stream, a protocol failure (it is killed), or its exit
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, l.socket.get(), nullptr);
 }
 
@@ -472,6 +475,8 @@ void reactor::on_exit(const std::shared_ptr<link>& l) {
     l->reaped = process::try_reap(l->pidfd.get());
     if (!l->reaped) return;  // not exited yet (a spurious wake-up)
     ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, l->pidfd.get(), nullptr);
+    std::lock_guard lock(l->mutex);
+    l->death_seen = true;  // even while a frame it sent still waits for room below
   }
   // A frame it sent still waits for room at its destination: nothing a dead
   // actor sent is dropped, so its exit is finished by resume(), once that

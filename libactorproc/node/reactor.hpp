@@ -6,6 +6,12 @@
 // the destination's mailbox is full: backpressure, not buffering), completes the
 // node's requests, and reaps children the moment their pidfd fires.
 //
+// It records the first sign of an actor's death (link::death_seen: the end of
+// its stream, its exit announcement, its reaping, a kill it imposed; a sender's
+// write that finds the mailbox closed records it too) at once,
+// so that named handles stop using a dead incarnation before any supervisor
+// has heard of it.
+//
 // A frame that fails validation closes that actor's link and kills it with
 // reason protocol_error; the error is logged with the actor's name. Nothing a
 // worker sends can make the reactor throw.

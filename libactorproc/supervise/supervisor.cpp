@@ -9,14 +9,17 @@
 #include <actorproc/supervise/supervisor.hpp>
 
 #include "name_entry.hpp"
+#include "restart_rules.hpp"
 
 #include <actorproc/node/caf_interop.hpp>
+#include <actorproc/node/stop_ladder.hpp>
 
 #include <caf/all.hpp>
 
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <condition_variable>
 #include <cstdio>
 #include <ctime>
@@ -193,10 +196,23 @@ struct supervisor_core : std::enable_shared_from_this<supervisor_core> {
     return children.size();
   }
 
+  // simple_one_for_one: the n-th child started from the spec is "<spec id>#n".
+  std::string dynamic_child_id(uint64_t n) const { return spec.children.front().id + "#" + std::to_string(n); }
+  bool was_dynamic_child(std::string_view id) const {
+    if (spec.strategy != restart_strategy::simple_one_for_one) return false;
+    std::string_view prefix = spec.children.front().id;
+    if (id.size() <= prefix.size() + 1 || !id.starts_with(prefix) || id[prefix.size()] != '#') return false;
+    uint64_t n = 0;
+    auto digits = id.substr(prefix.size() + 1);
+    auto [end, failure] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+    return failure == std::errc() && end == digits.data() + digits.size() && n >= 1 && n <= dynamic_children &&
+           id == dynamic_child_id(n);
+  }
+
   child_slot& add_slot(child_spec s) {
     child_slot slot;
     slot.key = next_key++;
-    slot.name = std::make_shared<name_entry>(s.id, s.while_restarting, s.restart_buffer);
+    slot.name = std::make_shared<name_entry>(s.id, s.while_restarting, s.restart_buffer, s.restart);
     slot.spec = std::move(s);
     children.push_back(std::move(slot));
     return children.back();
@@ -248,9 +264,9 @@ struct supervisor_core : std::enable_shared_from_this<supervisor_core> {
     if (slot.state != child_state::stopping) return;
     auto policy = shutdown_of(slot.spec);
     if (slot.handle) {
-      // The ladder ends with SIGKILL after two grace periods: this wait is bounded.
-      auto bound =
-          policy.how == shutdown_policy::kind::infinity ? std::chrono::milliseconds(24h) : 2 * policy.grace + 10s;
+      // The ladder ends with SIGKILL within the grace period: this wait is bounded.
+      auto bound = policy.how == shutdown_policy::kind::infinity ? std::chrono::milliseconds(24h)
+                                                                 : ladder_for(policy.grace).sigkill_at + 10s;
       (void)slot.handle->join(bound);
     } else if (slot.nested) {
       slot.nested->wait_exit(std::chrono::milliseconds(24h));
@@ -303,18 +319,6 @@ struct supervisor_core : std::enable_shared_from_this<supervisor_core> {
     window.push_back(now);
     while (!window.empty() && now - window.front() > spec.period) window.pop_front();
     return static_cast<int>(window.size()) <= spec.intensity;
-  }
-
-  static bool wants_restart(restart_type type, const exit_reason& reason) {
-    switch (type) {
-      case restart_type::permanent:
-        return true;
-      case restart_type::transient:
-        return !reason.is_normal();
-      case restart_type::temporary:
-        return false;
-    }
-    return false;
   }
 
   std::chrono::milliseconds next_delay(child_slot& slot) {
@@ -381,6 +385,11 @@ struct supervisor_core : std::enable_shared_from_this<supervisor_core> {
     if (spec.strategy == restart_strategy::one_for_all) from = 0;
     std::vector<uint64_t> batch;
     if (spec.strategy == restart_strategy::one_for_all || spec.strategy == restart_strategy::rest_for_one) {
+      // Their named handles follow the policy before the stop begins: nothing
+      // sent through them may reach an incarnation that is about to be stopped.
+      for (std::size_t i = from; i < children.size(); ++i) {
+        if (children[i].key != key) children[i].name->down(children[i].spec.restart != restart_type::temporary);
+      }
       stop_range(from);
       // A temporary child stopped by a sibling's failure is not restarted; its spec is dropped.
       for (std::size_t i = children.size(); i-- > from;) {
@@ -558,9 +567,7 @@ expected<void> supervisor_core::start_slot(child_slot& slot) {
 }
 
 expected<std::shared_ptr<supervisor_core>> supervisor_core::launch(node& n, supervisor_spec spec, std::string path) {
-  if (spec.strategy == restart_strategy::simple_one_for_one && spec.children.size() != 1) {
-    return error(errc::invalid_argument, "simple_one_for_one takes exactly one child spec");
-  }
+  if (auto checked = check_spec(spec); !checked) return checked.error();
   auto core = std::make_shared<supervisor_core>(n, std::move(spec), std::move(path));
   {
     caf::actor spawned = n.system().spawn<caf::detached>(supervisor_actor, core);
@@ -696,8 +703,11 @@ std::vector<child_info> supervisor::which_children() const {
 
 child_counts supervisor::count_children() const {
   child_counts counts;
+  // As in OTP, a simple_one_for_one supervisor has one spec however many
+  // children it started from it; workers and supervisors count the children.
+  if (core_->spec.strategy == restart_strategy::simple_one_for_one) counts.specs = 1;
   for (auto& c : which_children()) {
-    ++counts.specs;
+    if (core_->spec.strategy != restart_strategy::simple_one_for_one) ++counts.specs;
     if (c.state == child_state::running) ++counts.active;
     if (c.is_supervisor) {
       ++counts.supervisors;
@@ -713,7 +723,11 @@ expected<child_info> supervisor::start_child(child_spec spec) const {
     if (c->spec.strategy == restart_strategy::simple_one_for_one) {
       return error(errc::invalid_argument, "a simple_one_for_one supervisor starts children with start_child(args)");
     }
-    if (c->find(spec.id)) return error(errc::invalid_argument, "a child '" + spec.id + "' already exists");
+    if (auto checked = check_child_spec(spec, c->path); !checked) return checked.error();
+    if (c->find(spec.id)) {
+      return error(errc::invalid_argument,
+                   "supervisor '" + c->path + "': child ids must be unique; '" + spec.id + "' already exists");
+    }
     return c->add_and_start(std::move(spec));
   });
 }
@@ -724,7 +738,7 @@ expected<child_info> supervisor::start_child(std::vector<std::string> args) cons
       return error(errc::invalid_argument, "start_child(args) is for simple_one_for_one supervisors");
     }
     child_spec spec = c->spec.children.front();
-    spec.id += "#" + std::to_string(++c->dynamic_children);
+    spec.id = c->dynamic_child_id(++c->dynamic_children);
     spec.args.insert(spec.args.end(), args.begin(), args.end());
     return c->add_and_start(std::move(spec));
   });
@@ -733,6 +747,8 @@ expected<child_info> supervisor::start_child(std::vector<std::string> args) cons
 expected<void> supervisor::terminate_child(std::string_view id) const {
   auto done = core_->on_thread<bool>([c = core_.get(), key = std::string(id)]() -> expected<bool> {
     auto* slot = c->find(key);
+    // As in OTP, terminating a dynamic child that is already gone succeeds.
+    if (slot == nullptr && c->was_dynamic_child(key)) return true;
     if (slot == nullptr) return error(errc::unknown_actor, "no child '" + key + "'");
     slot->name->down(false);
     c->stop_slot(*slot);

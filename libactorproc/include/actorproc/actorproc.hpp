@@ -15,6 +15,7 @@
 #include <actorproc/base/expected.hpp>
 #include <actorproc/node/actor_handle.hpp>
 #include <actorproc/node/node.hpp>
+#include <actorproc/node/stop_ladder.hpp>
 #include <actorproc/patterns/pipe.hpp>
 #include <actorproc/patterns/pool.hpp>
 #include <actorproc/patterns/lock.hpp>

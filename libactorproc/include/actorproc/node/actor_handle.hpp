@@ -10,8 +10,10 @@
 // - request() answers with the reply, or with an error: timeout, actor_down
 //   (with the exit reason, as soon as the actor dies, not at the timeout),
 //   type_mismatch, unhandled_message, handler_exception, no_reply.
-// - stop() asks the actor to finish; after `grace` the node sends SIGTERM, after
-//   `grace` again SIGKILL. join() waits for the exit and returns its reason.
+// - stop() asks the actor to finish; if it is still running, the node sends
+//   SIGTERM at grace/2 and SIGKILL at `grace` (stop_ladder.hpp), so the actor
+//   is gone `grace` after the stop, as with OTP's shutdown timeout. join()
+//   waits for the exit and returns its reason.
 //
 // WARNING: monitor callbacks run on the node's reactor thread; keep them short
 // and never block in them on another actor of the same node.
@@ -100,7 +102,7 @@ class actor_handle {
     });
   }
 
-  /// Graceful stop with reason normal: stop message, SIGTERM after `grace`, SIGKILL after `grace` more.
+  /// Graceful stop with reason normal: the stop message, SIGTERM at grace/2, SIGKILL at `grace`.
   void stop(std::chrono::milliseconds grace = default_timeout) const;
   /// The same ladder, with the reason the actor should report (e.g. shutdown).
   void stop(exit_reason reason, std::chrono::milliseconds grace) const;
@@ -129,6 +131,15 @@ class actor_handle {
                                std::vector<unique_fd> fds) const;
   /// Sends an envelope built elsewhere (already addressed to this actor).
   expected<void> post_message(capnp::MessageBuilder& message, std::chrono::milliseconds timeout) const;
+  // For named handles, which must never hand a message to an incarnation whose
+  // death the node has already seen: each sends nothing then and answers
+  // std::nullopt, so the caller can apply its restarting policy instead.
+  std::optional<expected<void>> post_unless_dying(capnp::MessageBuilder& message,
+                                                  std::chrono::milliseconds timeout) const;
+  std::optional<expected<wire::frame_ptr>> call_unless_dying(wire::envelope_builder& out,
+                                                             std::chrono::milliseconds timeout) const;
+  /// Whether the node has seen it die (its exit may not be final yet).
+  bool dying() const;
   expected<wire::frame_ptr> call(wire::envelope_builder& out, std::chrono::milliseconds timeout) const;
   void call_async(wire::envelope_builder& out, std::function<void(expected<wire::frame_ptr>)> then) const;
 

@@ -28,7 +28,7 @@
 // even when it is SIGKILLed (PR_SET_PDEATHSIG plus a parent check).
 //
 // Destroying the node stops every actor (stop message, then SIGTERM, then
-// SIGKILL, per node_options::shutdown_grace) and waits until all are reaped.
+// SIGKILL, all within node_options::shutdown_grace) and waits until all are reaped.
 //
 // WARNING: construct the node on the main thread, before the program starts
 // threads of its own, and do not reap children with waitpid(-1) elsewhere.

@@ -42,8 +42,8 @@ struct node_options {
   std::size_t mailbox_bytes = std::size_t{1} << 20;
   /// A spawn fails with launch_failed if the actor is not ready within this time.
   std::chrono::milliseconds start_timeout{10000};
-  /// When the node is destroyed: how long actors get to stop before SIGTERM, and
-  /// again before SIGKILL.
+  /// When the node is destroyed: how long each actor's stop may take, SIGTERM
+  /// at half of it and SIGKILL at its end (stop_ladder.hpp).
   std::chrono::milliseconds shutdown_grace{2000};
   /// CAF scheduler threads for the node's own actors (proxies, supervisors).
   std::size_t scheduler_threads = 2;

@@ -2,7 +2,16 @@
 // What a supervisor is told: OTP's child and supervisor specifications, plus
 // what OTP lacks (restart backoff, heartbeats, a policy for messages sent while
 // a child restarts).
+//
+// A spec is checked before anything starts (check_spec, check_child_spec), by
+// OTP's rules: intensity >= 0, period > 0, shutdown >= 0, unique child ids,
+// and exactly one child spec for simple_one_for_one. One rule is stricter than
+// OTP: simple_one_for_one takes auto_shutdown never only (OTP accepts the other
+// values, but its dynamic children could then shut a pool down by exiting).
+// A spec that breaks a rule is refused with invalid_argument, naming the field
+// and the rule.
 
+#include <actorproc/base/expected.hpp>
 #include <actorproc/node/spawn_options.hpp>
 #include <actorproc/process/launch.hpp>
 
@@ -38,7 +47,9 @@ enum class restart_type : uint8_t {
 /// How a child is stopped by its supervisor.
 struct shutdown_policy {
   enum class kind : uint8_t {
-    /// A stop message, SIGTERM after `grace`, SIGKILL after `grace` more.
+    /// Over at most `grace`, as OTP's shutdown timeout: a stop message at
+    /// once, SIGTERM at grace/2, SIGKILL at grace (node/stop_ladder.hpp).
+    /// `grace` must be >= 0; 0 kills at once if the stop is not enough.
     graceful,
     /// SIGKILL at once.
     brutal_kill,
@@ -78,7 +89,7 @@ enum class restarting_policy : uint8_t {
 struct supervisor_spec;
 
 struct child_spec {
-  /// Unique among the supervisor's children.
+  /// Unique among the supervisor's children (checked at start and start_child).
   std::string id;
   /// The registered actor type of a worker child. Empty for a supervisor child.
   std::string actor_type = {};
@@ -103,11 +114,21 @@ struct supervisor_spec {
   /// At most `intensity` restarts within `period` (a sliding window); one
   /// failure counts once, even when it restarts several children. Beyond it the
   /// supervisor stops all its children and exits with reason shutdown.
+  /// intensity >= 0 (0: the first failure ends the supervisor); period > 0.
   int intensity = 1;
   std::chrono::milliseconds period{5000};
   std::vector<child_spec> children = {};
+  /// Must be never for simple_one_for_one.
   auto_shutdown shutdown_when = auto_shutdown::never;
   backoff_policy backoff = {};
 };
+
+/// Checks `spec` and the specs of its nested supervisors by the rules above;
+/// invalid_argument names the supervisor, the field and the rule.
+/// supervisor::start() calls it before starting anything.
+expected<void> check_spec(const supervisor_spec& spec);
+/// Checks one child spec (and its nested supervisor's spec, if any), as
+/// start_child() does; `supervisor` is the name used in the message.
+expected<void> check_child_spec(const child_spec& spec, const std::string& supervisor);
 
 }  // namespace actorproc

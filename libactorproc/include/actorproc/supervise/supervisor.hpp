@@ -56,11 +56,13 @@ struct child_info {
   uint64_t restarts = 0;
 };
 
+/// OTP's count_children. A simple_one_for_one supervisor has one spec, and
+/// its supervisors and workers are the children it started from that spec.
 struct child_counts {
-  std::size_t specs = 0;        // children the supervisor knows
-  std::size_t active = 0;       // of which running
-  std::size_t supervisors = 0;  // of which supervisors
-  std::size_t workers = 0;      // of which workers
+  std::size_t specs = 0;        // child specs the supervisor knows
+  std::size_t active = 0;       // children running
+  std::size_t supervisors = 0;  // children that are supervisors
+  std::size_t workers = 0;      // children that are workers
 };
 
 /// One entry of the restart log.
@@ -99,8 +101,9 @@ std::string to_string(const std::vector<actor_snapshot>& tree);
 class supervisor {
  public:
   /// Starts the supervisor and its children, in order, each once ready. Fails
-  /// with launch_failed naming the child that could not start (the children
-  /// already started are stopped again).
+  /// with invalid_argument if the spec breaks a rule (check_spec(); nothing is
+  /// started), or with launch_failed naming the child that could not start
+  /// (the children already started are stopped again).
   static expected<supervisor> start(node& n, supervisor_spec spec);
 
   supervisor() = default;
@@ -116,11 +119,14 @@ class supervisor {
 
   std::vector<child_info> which_children() const;
   child_counts count_children() const;
-  /// Adds and starts a child (not for simple_one_for_one).
+  /// Adds and starts a child (not for simple_one_for_one). A spec that breaks
+  /// a rule of check_child_spec(), or whose id is taken, fails with invalid_argument.
   expected<child_info> start_child(child_spec spec) const;
   /// simple_one_for_one: starts a child of the single spec, with `args` appended.
   expected<child_info> start_child(std::vector<std::string> args) const;
   /// Stops a child; a temporary child's spec is dropped, others are kept stopped.
+  /// As in OTP, terminating a stopped child, or a dynamic child that is already
+  /// gone, succeeds.
   expected<void> terminate_child(std::string_view id) const;
   /// Starts a stopped child again.
   expected<child_info> restart_child(std::string_view id) const;
