@@ -490,7 +490,14 @@ void result_stream::top_up() {
   while (!exhausted_ && outstanding_.size() < window_) {
     std::vector<task_input> chunk;
     while (chunk.size() < chunksize_) {
-      auto t = source_();
+      task_input t;
+      try {
+        t = source_();
+      } catch (...) {
+        // Given in its place by next(); like CPython, the chunk it broke is not run.
+        input_error_ = std::current_exception();
+        chunk.clear();
+      }
       if (!t) {
         exhausted_ = true;
         break;
@@ -500,10 +507,10 @@ void result_stream::top_up() {
     if (chunk.empty()) break;
     for (auto& f : core_->submit(std::move(chunk))) {
       if (!ordered_) {
-        f.on_done([c = completions_](const expected<pool_value>&) {
+        f.on_done([c = completions_, state = static_cast<const void*>(f.state().get())](const expected<pool_value>&) {
           {
             std::lock_guard lock(c->mutex);
-            ++c->count;
+            c->order.push_back(state);
           }
           c->changed.notify_all();
         });
@@ -515,7 +522,11 @@ void result_stream::top_up() {
 
 expected<pool_value> result_stream::next(std::chrono::milliseconds timeout) {
   top_up();
-  if (outstanding_.empty()) return error(errc::end_of_stream, "every result has been given");
+  if (outstanding_.empty()) {
+    // The input's exception comes after every result read before it, once.
+    if (input_error_) std::rethrow_exception(std::exchange(input_error_, nullptr));
+    return error(errc::end_of_stream, "every result has been given");
+  }
   if (ordered_) {
     if (!outstanding_.front().wait(timeout)) {
       return error(errc::timeout, "the next result was not ready within " + std::to_string(timeout.count()) + " ms");
@@ -524,16 +535,26 @@ expected<pool_value> result_stream::next(std::chrono::milliseconds timeout) {
     outstanding_.pop_front();
     return r;
   }
+  const void* state = nullptr;
   {
     std::unique_lock lock(completions_->mutex);
-    if (!completions_->changed.wait_for(lock, timeout, [&] { return completions_->count > 0; })) {
+    if (!completions_->changed.wait_for(lock, timeout, [&] { return !completions_->order.empty(); })) {
       return error(errc::timeout, "no result was ready within " + std::to_string(timeout.count()) + " ms");
     }
-    --completions_->count;
+    state = completions_->order.front();
+    completions_->order.pop_front();
   }
-  auto ready = std::find_if(outstanding_.begin(), outstanding_.end(), [](const task_future& f) { return f.ready(); });
-  auto r = ready->get(timeout);
-  outstanding_.erase(ready);
+  // The future whose callback reported it: it counts as resolved once its
+  // other callbacks have run too.
+  auto done = std::find_if(outstanding_.begin(), outstanding_.end(),
+                           [&](const task_future& f) { return f.state().get() == state; });
+  if (!done->wait(timeout)) {
+    std::lock_guard lock(completions_->mutex);
+    completions_->order.push_front(state);  // still the next one, for the next call
+    return error(errc::timeout, "no result was ready within " + std::to_string(timeout.count()) + " ms");
+  }
+  auto r = done->get(timeout);
+  outstanding_.erase(done);
   return r;
 }
 
