@@ -490,3 +490,17 @@ BOOST_AUTO_TEST_CASE(run_command_works_beside_a_node_without_disturbing_it) {
   BOOST_TEST(test_helpers::children_of_self() == (std::set<pid_t>{n.zygote_pid(), echo.pid()}));
   BOOST_TEST(echo.alive());
 }
+BOOST_AUTO_TEST_CASE(a_command_starts_with_default_signal_dispositions_and_an_empty_mask) {
+  sigset_t block, old_mask;
+  sigemptyset(&block);
+  sigaddset(&block, SIGUSR2);
+  ::pthread_sigmask(SIG_BLOCK, &block, &old_mask);
+  struct sigaction ignore {}, saved {};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGINT, &ignore, &saved);
+  auto r = run_command({"grep", "^Sig\\(Blk\\|Ign\\)", "/proc/self/status"}, {.timeout = patience});
+  ::sigaction(SIGINT, &saved, nullptr);
+  ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  BOOST_REQUIRE(r);
+  BOOST_TEST(r->out == "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+}

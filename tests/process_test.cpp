@@ -11,8 +11,13 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <algorithm>
+#include <condition_variable>
 #include <cstdio>
+#include <fstream>
+#include <mutex>
 #include <set>
+#include <thread>
 
 using namespace actorproc;
 using test_actors::table;
@@ -256,4 +261,63 @@ BOOST_AUTO_TEST_CASE(heartbeats_catch_a_handler_stuck_far_beyond_its_timeout) {
   auto reason = a.join(patience);
   BOOST_REQUIRE(reason);
   BOOST_TEST((reason->what == exit_reason::kind::hung), to_string(*reason));
+}
+
+BOOST_AUTO_TEST_CASE(every_worker_starts_with_default_signal_dispositions_and_an_empty_mask) {
+  // What a host such as Boost.Test does before the node exists: handlers
+  // installed, signals ignored, signals blocked. No worker may inherit any of it.
+  const std::vector<int> handled{SIGSEGV, SIGUSR1, SIGTERM}, ignored{SIGINT, SIGPIPE}, blocked{SIGUSR2, SIGTERM, SIGHUP};
+  std::vector<int> asked{SIGSEGV, SIGUSR1, SIGTERM, SIGINT, SIGPIPE, SIGUSR2, SIGHUP};
+  std::vector<struct sigaction> saved(asked.size());
+  for (std::size_t i = 0; i < asked.size(); ++i) ::sigaction(asked[i], nullptr, &saved[i]);
+  struct sigaction handler {}, ignore {};
+  handler.sa_handler = [](int) {};
+  ignore.sa_handler = SIG_IGN;
+  for (int s : handled) ::sigaction(s, &handler, nullptr);
+  for (int s : ignored) ::sigaction(s, &ignore, nullptr);
+  sigset_t block, old_mask;
+  sigemptyset(&block);
+  for (int s : blocked) sigaddset(&block, s);
+  ::pthread_sigmask(SIG_BLOCK, &block, &old_mask);
+
+  std::vector<std::string> found;
+  {
+    node n{table()};  // the zygote is forked now, with all of the above
+    // The zygote itself: nothing blocked, ignored or caught (/proc's bit masks,
+    // bit s - 1 for signal s), but for glibc's own signals between 31 and SIGRTMIN.
+    uint64_t glibc_own = 0;
+    for (int s = 32; s < SIGRTMIN; ++s) glibc_own |= uint64_t{1} << (s - 1);
+    std::ifstream status("/proc/" + std::to_string(n.zygote_pid()) + "/status");
+    for (std::string line; std::getline(status, line);) {
+      for (std::string field : {"SigBlk:", "SigIgn:", "SigCgt:"}) {
+        if (line.starts_with(field) && (std::stoull(line.substr(field.size()), nullptr, 16) & ~glibc_own) != 0) {
+          found.push_back("zygote: " + line);
+        }
+      }
+    }
+    for (auto method : {start_method::zygote, start_method::exec}) {
+      auto a = n.spawn("signal_reporter", {.method = method}).value();
+      auto report = a.request<testing::SignalQuery, testing::SignalReport>(
+          [&](testing::SignalQuery::Builder q) {
+            auto list = q.initSignals(static_cast<unsigned>(asked.size()));
+            for (unsigned i = 0; i < asked.size(); ++i) list.set(i, asked[i]);
+          },
+          patience);
+      BOOST_REQUIRE(report);
+      std::string how = method == start_method::zygote ? "zygote" : "exec";
+      for (unsigned i = 0; i < asked.size(); ++i) {
+        if (report->getDispositions()[i] != testing::SignalReport::Disposition::DEFAULT) {
+          found.push_back(how + ": signal " + std::to_string(asked[i]) + " not SIG_DFL");
+        }
+        if (report->getBlocked()[i]) found.push_back(how + ": signal " + std::to_string(asked[i]) + " blocked");
+      }
+    }
+  }
+  ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  for (std::size_t i = 0; i < asked.size(); ++i) ::sigaction(asked[i], &saved[i], nullptr);
+  BOOST_TEST(found.empty(), [&] {
+    std::string all;
+    for (auto& f : found) all += f + "; ";
+    return all;
+  }());
 }

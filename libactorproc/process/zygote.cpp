@@ -188,6 +188,9 @@ expected<zygote> zygote::start(child_main body) {
   if (pid == 0) {
     node_end.reset();
     if (!detail::die_with_parent(node_pid)) ::_exit(1);
+    // The host's handlers (Boost.Test's jump back into a test) have no business
+    // in the zygote; its workers reset theirs again.
+    detail::reset_signals();
     detail::close_all_except({zygote_end.get()});
     serve(zygote_end.get(), node_pid, body);
   }
