@@ -504,3 +504,14 @@ BOOST_AUTO_TEST_CASE(a_command_starts_with_default_signal_dispositions_and_an_em
   BOOST_REQUIRE(r);
   BOOST_TEST(r->out == "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
 }
+
+BOOST_AUTO_TEST_CASE(a_command_never_inherits_the_exec_worker_marker) {
+  // The marker tells a node that its process was exec'd as a worker; a port's
+  // command is not one, even when the port itself was started by exec.
+  node n{table()};
+  port_options options{.argv = sh("echo marker=${ACTORPROC_EXEC_WORKER:-none}")};
+  auto h = n.spawn(port_type, {.args = port_args(options), .method = start_method::exec}).value();
+  port p(h);
+  BOOST_TEST(read_line(p) == "marker=none");
+  BOOST_TEST(to_string(join(h)) == "normal");
+}

@@ -321,3 +321,15 @@ BOOST_AUTO_TEST_CASE(every_worker_starts_with_default_signal_dispositions_and_an
     return all;
   }());
 }
+
+BOOST_AUTO_TEST_CASE(a_program_that_forgets_run_if_worker_fails_the_exec_spawn_and_never_recurses) {
+  // Its exec'd worker re-runs main() and constructs a node: that must fail the
+  // parent's spawn at once, with the reason, and start nothing.
+  auto run = run_command({FORGETS_RUN_IF_WORKER_PATH}, {.timeout = patience});
+  BOOST_REQUIRE_MESSAGE(run, (run ? "" : to_string(run.error())));
+  BOOST_TEST(run->returncode() == 3, run->out + run->err);
+  BOOST_TEST(run->out.find("launch_failed") != std::string::npos, run->out);
+  BOOST_TEST(run->out.find("run_if_worker") != std::string::npos, run->out);
+  // One line: no second copy of main() got as far as printing.
+  BOOST_TEST(std::count(run->out.begin(), run->out.end(), '\n') == 1, run->out);
+}

@@ -86,6 +86,9 @@ struct node::impl final : detail::link_owner {
   }
 
   static process::zygote start_zygote(const entry_table& actors, const wire::limits& limits) {
+    // An exec'd worker whose main() forgot run_if_worker() ends here, and its
+    // node's spawn fails with the reason, instead of starting a node of its own.
+    detail::refuse_if_started_as_worker("constructed an actorproc::node");
     auto z = process::zygote::start(
         [actors, limits](const process::launch_request& request, unique_fd mailbox, std::vector<unique_fd> extra) {
           return detail::run_worker(actors, request, std::move(mailbox), std::move(extra), limits);
