@@ -333,3 +333,47 @@ BOOST_AUTO_TEST_CASE(a_program_that_forgets_run_if_worker_fails_the_exec_spawn_a
   // One line: no second copy of main() got as far as printing.
   BOOST_TEST(std::count(run->out.begin(), run->out.end(), '\n') == 1, run->out);
 }
+
+BOOST_AUTO_TEST_CASE(a_node_constructed_while_other_threads_run_is_refused_unless_allowed) {
+  // Another thread, waiting until the end of the test (or of its patience).
+  struct other_thread {
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool done = false;
+    std::thread thread{[this] {
+      std::unique_lock lock(mutex);
+      changed.wait_for(lock, patience, [&] { return done; });
+    }};
+    void finish() {
+      {
+        std::lock_guard lock(mutex);
+        done = true;
+      }
+      changed.notify_all();
+      if (thread.joinable()) thread.join();
+    }
+    ~other_thread() { finish(); }
+  } other;
+
+  std::string refused;
+  try {
+    node n{table()};
+  } catch (const std::logic_error& e) {
+    refused = e.what();
+  }
+  BOOST_TEST(refused.find("thread") != std::string::npos, refused);
+  BOOST_TEST(refused.find("allow_other_threads") != std::string::npos, refused);
+  {
+    std::vector<std::string> logged;
+    node_options options;
+    options.log = [&](const std::string& line) { logged.push_back(line); };
+    options.allow_other_threads = true;
+    node n{table(), std::move(options)};
+    BOOST_REQUIRE(logged.size() == 1u);
+    BOOST_TEST(logged[0].find("thread") != std::string::npos, logged[0]);
+    BOOST_TEST(n.spawn("echo").has_value());  // the opt-out works as before
+  }
+  other.finish();
+  node alone{table()};  // single-threaded again: no complaint
+  BOOST_TEST(alone.spawn("echo").has_value());
+}
