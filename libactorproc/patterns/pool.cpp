@@ -277,14 +277,19 @@ class pool_core : public std::enable_shared_from_this<pool_core> {
     for (auto& t : c.tasks) out.emplace_back(t.result, outcome);
     count_resolved_locked(c.tasks.size(), outcome.has_value());
   }
-  void count_resolved_locked(std::size_t n, bool ok) {
-    (ok ? stats_.completed : stats_.failed) += n;
-    unresolved_ -= n;
-    if (unresolved_ == 0) idle_.notify_all();
-  }
+  void count_resolved_locked(std::size_t n, bool ok) { (ok ? stats_.completed : stats_.failed) += n; }
 
-  static void resolve(std::vector<resolution>& done) {
+  // Resolves outside the lock, then counts them: join() returns only once every
+  // future is resolved and its done-callbacks have run (a get() after join()
+  // answers at once, as after CPython's join).
+  void resolve(std::vector<resolution>& done) {
+    if (done.empty()) return;
     for (auto& [state, outcome] : done) state->resolve(std::move(outcome));
+    {
+      std::lock_guard lock(mutex_);
+      unresolved_ -= done.size();
+      if (unresolved_ == 0) idle_.notify_all();
+    }
     done.clear();
   }
 

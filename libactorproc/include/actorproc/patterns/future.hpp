@@ -26,7 +26,9 @@
 //   ApplyResult: ready(), wait() and get() in other threads see the outcome
 //   only once every callback registered by then has returned, so a caller of
 //   get() can rely on what a callback did. (A callback may call get() on its
-//   own future: the resolving thread does not wait for itself.)
+//   own future: the resolving thread does not wait for itself.) So a thread
+//   that a callback wakes should get() with a timeout, not with 0 ms: the
+//   future becomes visible once the callbacks after that one have returned.
 
 #include <actorproc/base/expected.hpp>
 
@@ -206,15 +208,26 @@ class completion_order {
   }
 
   /// The next future to resolve, waiting up to `timeout` (timeout error);
-  /// end_of_stream once every future has been given.
+  /// end_of_stream once every future has been given. A future given is
+  /// resolved: its get() answers at once.
   expected<future<V>> next(std::chrono::milliseconds timeout) {
     if (given_ == futures_.size()) return error(errc::end_of_stream, "every future has been given");
-    std::unique_lock lock(done_->mutex);
-    if (!done_->changed.wait_for(lock, timeout, [&] { return !done_->order.empty(); })) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::size_t index;
+    {
+      std::unique_lock lock(done_->mutex);
+      if (!done_->changed.wait_until(lock, deadline, [&] { return !done_->order.empty(); })) {
+        return error(errc::timeout, "no future resolved within " + std::to_string(timeout.count()) + " ms");
+      }
+      index = done_->order.front();
+      done_->order.pop_front();
+    }
+    // Our callback has run; the future counts as resolved once the others have too.
+    if (!futures_[index].wait(std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()))) {
+      std::lock_guard lock(done_->mutex);
+      done_->order.push_front(index);  // still the next one, for the next call
       return error(errc::timeout, "no future resolved within " + std::to_string(timeout.count()) + " ms");
     }
-    std::size_t index = done_->order.front();
-    done_->order.pop_front();
     ++given_;
     return futures_[index];
   }

@@ -51,7 +51,7 @@
 //   queued tasks if asked) followed by join() if `wait`. terminate(): queued and running tasks fail with cancelled and
 //   the workers are killed. join(): only after close() or terminate()
 //   (otherwise invalid_argument, as Python's ValueError); waits until every
-//   task is resolved and every worker has exited.
+//   task is resolved (its done-callbacks included) and every worker has exited.
 // - A pool whose workers cannot start (an initializer that throws, a crash at
 //   start) three times in a row is broken: its pending futures fail with
 //   `broken` and the error of the last start, and so does every later submit.
@@ -362,7 +362,8 @@ class pool {
   expected<void> shutdown(bool wait = true, bool cancel_futures = false);
   /// Cancels queued and running tasks and kills the workers.
   void terminate();
-  /// After close() or terminate(): waits until every task is resolved and every worker has exited.
+  /// After close() or terminate(): waits until every task is resolved (its
+  /// done-callbacks included) and every worker has exited.
   expected<void> join(std::chrono::milliseconds timeout = std::chrono::minutes(5));
 
   pool_stats stats() const;
