@@ -521,3 +521,150 @@ BOOST_AUTO_TEST_CASE(destroying_the_node_first_terminates_the_pool) {
   for (pid_t pid : pids) BOOST_TEST(test_helpers::process_state(pid) == 0);
   p.reset();  // nothing left to do, and nothing to crash on
 }
+
+namespace {
+
+struct say_when : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// CPython's exception_throwing_generator(total, when): 0, 1, ... total - 1,
+// but reading element `when` throws (-1: the very first read throws).
+auto throwing_input(int64_t total, int64_t when) {
+  return std::views::iota(int64_t{-1}, total) | std::views::filter([when](int64_t x) {
+           if (x == when) throw say_when("somebody said when at " + std::to_string(x));
+           return x >= 0;
+         });
+}
+
+// The values next() gives until it throws say_when: they must be `expected`,
+// in this order (or in any order if `sorted`), then the stream must end.
+template <class Iterator>
+void expect_results_then_the_input_error(Iterator results, std::vector<int64_t> expected, bool sorted = false) {
+  std::vector<int64_t> got;
+  bool thrown = false;
+  for (std::size_t i = 0; i <= expected.size() && !thrown; ++i) {
+    try {
+      auto r = results.next(patience);
+      BOOST_REQUIRE(r);
+      got.push_back(r->getValue());
+    } catch (const say_when&) {
+      thrown = true;
+    }
+  }
+  BOOST_TEST(thrown);
+  if (sorted) std::sort(got.begin(), got.end());
+  BOOST_TEST(got == expected, boost::test_tools::per_element());
+  auto end = results.next(patience);  // the error ended the input
+  BOOST_REQUIRE(!end);
+  BOOST_TEST((end.error().code == errc::end_of_stream));
+}
+
+// A done-callback that holds the dispatcher until the test lets it go.
+struct held_callback {
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool entered = false, released = false, finished = false;
+
+  void run() {
+    std::unique_lock lock(mutex);
+    entered = true;
+    changed.notify_all();
+    changed.wait_for(lock, patience, [&] { return released; });
+    finished = true;
+  }
+  bool wait_entered() {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, patience, [&] { return entered; });
+  }
+  void release() {
+    std::lock_guard lock(mutex);
+    released = true;
+    changed.notify_all();
+  }
+  bool has_finished() {
+    std::lock_guard lock(mutex);
+    return finished;
+  }
+};
+
+// While `held` runs, `f` must not look resolved; once it is released, get()
+// returns only after it has finished.
+template <class Future>
+void expect_resolved_only_after(const Future& f, held_callback& held) {
+  BOOST_REQUIRE(held.wait_entered());
+  BOOST_TEST(!f.ready());
+  BOOST_TEST(!f.wait(0ms));
+  auto early = f.get(0ms);
+  BOOST_REQUIRE(!early);
+  BOOST_TEST((early.error().code == errc::timeout));
+  held.release();
+  (void)f.get(patience);
+  BOOST_TEST(f.ready());
+  BOOST_TEST(held.has_finished());
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(imap_gives_the_results_before_an_input_error_then_raises_it) {
+  // CPython's test_imap_handle_iterable_exception, case by case.
+  node n{table()};
+  auto p = pool::start(n, {.processes = 2}).value();
+  expect_results_then_the_input_error(p.imap<Work, WorkResult>(throwing_input(1, -1), fill_x), {});
+  expect_results_then_the_input_error(p.imap<Work, WorkResult>(throwing_input(10, 3), fill_x), {0, 1, 4});
+  // With chunks, the chunk the input broke in is not run: its place is the error's.
+  expect_results_then_the_input_error(p.imap<Work, WorkResult>(throwing_input(20, 7), fill_x, 2),
+                                      {0, 1, 4, 9, 16, 25});
+  expect_results_then_the_input_error(p.imap<Work, WorkResult>(throwing_input(4, 3), fill_x), {0, 1, 4});
+  // test_imap_unordered_handle_iterable_exception: every result read before, in any order, then the error.
+  expect_results_then_the_input_error(p.imap_unordered<Work, WorkResult>(throwing_input(10, 3), fill_x), {0, 1, 4},
+                                      true);
+  BOOST_TEST(squared_by(p, 5) == 25);  // the pool carries on
+}
+
+BOOST_AUTO_TEST_CASE(done_callbacks_run_before_get_and_wait_return) {
+  // CPython's ApplyResult runs callback and error_callback before it sets the
+  // event that wait() and get() wait for. Each task waits at a gate, so that
+  // its callback is registered before it resolves and runs on the dispatcher.
+  node n{table()};
+  scratch s;
+  auto p = pool::start(n, {.processes = 1}).value();
+  {
+    gate g(s, "value");
+    held_callback held;
+    auto f = p.apply_async<Work, WorkResult>(gated(g, 3), [&](const pool_result<WorkResult>&) { held.run(); });
+    g.open_once();
+    expect_resolved_only_after(f, held);
+  }
+  {
+    gate g(s, "error");
+    held_callback held;
+    auto throwing_at_gate = [&](Work::Builder b) {
+      gated(g, 4)(b);
+      b.setAction(Work::Action::THROW_EXCEPTION);
+    };
+    auto f = p.apply_async<Work, WorkResult>(
+        throwing_at_gate, [](const pool_result<WorkResult>&) {}, [&](const error&) { held.run(); });
+    g.open_once();
+    expect_resolved_only_after(f, held);
+  }
+  {
+    gate g(s, "on_done");
+    held_callback held;
+    auto f = p.submit<Work, WorkResult>(gated(g, 5));
+    f.on_done([&](const expected<pool_result<WorkResult>>&) { held.run(); });
+    g.open_once();
+    expect_resolved_only_after(f, held);
+  }
+  // A callback may read its own future: the dispatcher does not wait for itself.
+  gate g(s, "self");
+  std::optional<int64_t> seen;
+  auto f = p.submit<Work, WorkResult>(gated(g, 6));
+  f.on_done([&seen, state = f.state()](const expected<pool_result<WorkResult>>&) {
+    auto r = pool_future<WorkResult>(state).get(0ms);
+    seen = r ? r->getValue() : -1;
+  });
+  g.open_once();
+  BOOST_REQUIRE(f.get(patience));
+  BOOST_TEST(seen.value_or(0) == 36);
+}

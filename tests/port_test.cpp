@@ -9,6 +9,8 @@
 
 #include <signal.h>
 
+#include <cstdio>
+#include <fstream>
 #include <thread>
 
 using namespace actorproc;
@@ -489,4 +491,92 @@ BOOST_AUTO_TEST_CASE(run_command_works_beside_a_node_without_disturbing_it) {
   BOOST_TEST(test_helpers::open_fd_count() == fds_before, test_helpers::describe_fds());
   BOOST_TEST(test_helpers::children_of_self() == (std::set<pid_t>{n.zygote_pid(), echo.pid()}));
   BOOST_TEST(echo.alive());
+}
+
+namespace {
+
+// A command whose child outlives it unless its whole process group is stopped:
+// the first line is the grandchild's pid.
+std::vector<std::string> with_grandchild(const std::string& then) { return sh("sleep 100 & echo $!; " + then); }
+
+pid_t grandchild_of(port& p) {
+  std::string line = read_line(p);
+  pid_t pid = std::atoi(line.c_str());
+  BOOST_REQUIRE_MESSAGE(pid > 0, line);
+  BOOST_REQUIRE(test_helpers::process_state(pid) != 0);
+  return pid;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(stopping_a_port_stops_the_commands_grandchildren) {
+  node n{table()};
+  auto h = start(n, {.argv = with_grandchild("wait")});
+  port p(h);
+  pid_t grandchild = grandchild_of(p);
+  h.stop(patience);
+  BOOST_TEST(to_string(join(h)) == "normal");
+  BOOST_TEST(test_helpers::wait_gone(grandchild, patience));
+}
+
+BOOST_AUTO_TEST_CASE(a_port_whose_command_exits_takes_the_grandchildren_left_behind) {
+  node n{table()};
+  // sh exits at once; sleep holds no pipe of the port's, so the port ends too.
+  auto h = start(n, {.argv = sh("sleep 100 >/dev/null 2>&1 & echo $!; exit 4")});
+  port p(h);
+  pid_t grandchild = grandchild_of(p);
+  BOOST_TEST(at_end(p));
+  BOOST_TEST((join(h) == exit_reason::exited(4)));
+  BOOST_TEST(test_helpers::wait_gone(grandchild, patience));
+}
+
+BOOST_AUTO_TEST_CASE(a_killed_port_takes_the_commands_grandchildren) {
+  node n{table()};
+  auto h = start(n, {.argv = with_grandchild("wait")});
+  port p(h);
+  pid_t grandchild = grandchild_of(p);
+  h.kill();  // no destructor runs in the port
+  BOOST_TEST((join(h) == exit_reason::killed(SIGKILL)));
+  BOOST_TEST(test_helpers::wait_gone(grandchild, patience));
+}
+
+BOOST_AUTO_TEST_CASE(run_command_that_fails_kills_the_grandchildren_too) {
+  // Too much output fails run_command as a timeout does, without a delay: the
+  // pid is in the file before `yes` starts.
+  std::string pid_file = "/tmp/actorproc-port-test-" + std::to_string(::getpid()) + "-grandchild";
+  auto r = run_command(sh("sleep 100 & echo $! > " + pid_file + "; exec yes"), {.max_output = 1000});
+  BOOST_REQUIRE(!r);
+  BOOST_TEST((r.error().code == errc::too_large));
+  std::ifstream in(pid_file);
+  pid_t grandchild = 0;
+  in >> grandchild;
+  std::remove(pid_file.c_str());
+  BOOST_REQUIRE(grandchild > 0);
+  BOOST_TEST(test_helpers::wait_gone(grandchild, patience));
+}
+
+BOOST_AUTO_TEST_CASE(a_command_starts_with_default_signal_dispositions_and_an_empty_mask) {
+  sigset_t block, old_mask;
+  sigemptyset(&block);
+  sigaddset(&block, SIGUSR2);
+  ::pthread_sigmask(SIG_BLOCK, &block, &old_mask);
+  struct sigaction ignore {}, saved {};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGINT, &ignore, &saved);
+  auto r = run_command({"grep", "^Sig\\(Blk\\|Ign\\)", "/proc/self/status"}, {.timeout = patience});
+  ::sigaction(SIGINT, &saved, nullptr);
+  ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  BOOST_REQUIRE(r);
+  BOOST_TEST(r->out == "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+}
+
+BOOST_AUTO_TEST_CASE(a_command_never_inherits_the_exec_worker_marker) {
+  // The marker tells a node that its process was exec'd as a worker; a port's
+  // command is not one, even when the port itself was started by exec.
+  node n{table()};
+  port_options options{.argv = sh("echo marker=${ACTORPROC_EXEC_WORKER:-none}")};
+  auto h = n.spawn(port_type, {.args = port_args(options), .method = start_method::exec}).value();
+  port p(h);
+  BOOST_TEST(read_line(p) == "marker=none");
+  BOOST_TEST(to_string(join(h)) == "normal");
 }

@@ -11,8 +11,13 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <algorithm>
+#include <condition_variable>
 #include <cstdio>
+#include <fstream>
+#include <mutex>
 #include <set>
+#include <thread>
 
 using namespace actorproc;
 using test_actors::table;
@@ -325,4 +330,120 @@ BOOST_AUTO_TEST_CASE(a_stop_goes_ahead_of_a_backlog_of_user_messages) {
   auto reason = a.join(patience);
   BOOST_REQUIRE(reason);
   BOOST_TEST((reason->what == exit_reason::kind::normal), to_string(*reason));
+}
+
+BOOST_AUTO_TEST_CASE(every_worker_starts_with_default_signal_dispositions_and_an_empty_mask) {
+  // What a host such as Boost.Test does before the node exists: handlers
+  // installed, signals ignored, signals blocked. No worker may inherit any of it.
+  const std::vector<int> handled{SIGSEGV, SIGUSR1, SIGTERM}, ignored{SIGINT, SIGPIPE}, blocked{SIGUSR2, SIGTERM, SIGHUP};
+  std::vector<int> asked{SIGSEGV, SIGUSR1, SIGTERM, SIGINT, SIGPIPE, SIGUSR2, SIGHUP};
+  std::vector<struct sigaction> saved(asked.size());
+  for (std::size_t i = 0; i < asked.size(); ++i) ::sigaction(asked[i], nullptr, &saved[i]);
+  struct sigaction handler {}, ignore {};
+  handler.sa_handler = [](int) {};
+  ignore.sa_handler = SIG_IGN;
+  for (int s : handled) ::sigaction(s, &handler, nullptr);
+  for (int s : ignored) ::sigaction(s, &ignore, nullptr);
+  sigset_t block, old_mask;
+  sigemptyset(&block);
+  for (int s : blocked) sigaddset(&block, s);
+  ::pthread_sigmask(SIG_BLOCK, &block, &old_mask);
+
+  std::vector<std::string> found;
+  {
+    node n{table()};  // the zygote is forked now, with all of the above
+    for (auto method : {start_method::zygote, start_method::exec}) {
+      auto a = n.spawn("signal_reporter", {.method = method}).value();
+      auto report = a.request<testing::SignalQuery, testing::SignalReport>(
+          [&](testing::SignalQuery::Builder q) {
+            auto list = q.initSignals(static_cast<unsigned>(asked.size()));
+            for (unsigned i = 0; i < asked.size(); ++i) list.set(i, asked[i]);
+          },
+          patience);
+      BOOST_REQUIRE(report);
+      std::string how = method == start_method::zygote ? "zygote" : "exec";
+      for (unsigned i = 0; i < asked.size(); ++i) {
+        if (report->getDispositions()[i] != testing::SignalReport::Disposition::DEFAULT) {
+          found.push_back(how + ": signal " + std::to_string(asked[i]) + " not SIG_DFL");
+        }
+        if (report->getBlocked()[i]) found.push_back(how + ": signal " + std::to_string(asked[i]) + " blocked");
+      }
+    }
+    // The zygote itself, now that it has served requests (so it is past its
+    // own set-up): nothing blocked, ignored or caught (/proc's bit masks,
+    // bit s - 1 for signal s), but for glibc's own signals between 31 and SIGRTMIN.
+    uint64_t glibc_own = 0;
+    for (int s = 32; s < SIGRTMIN; ++s) glibc_own |= uint64_t{1} << (s - 1);
+    std::ifstream status("/proc/" + std::to_string(n.zygote_pid()) + "/status");
+    for (std::string line; std::getline(status, line);) {
+      for (std::string field : {"SigBlk:", "SigIgn:", "SigCgt:"}) {
+        if (line.starts_with(field) && (std::stoull(line.substr(field.size()), nullptr, 16) & ~glibc_own) != 0) {
+          found.push_back("zygote: " + line);
+        }
+      }
+    }
+  }
+  ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  for (std::size_t i = 0; i < asked.size(); ++i) ::sigaction(asked[i], &saved[i], nullptr);
+  BOOST_TEST(found.empty(), [&] {
+    std::string all;
+    for (auto& f : found) all += f + "; ";
+    return all;
+  }());
+}
+
+BOOST_AUTO_TEST_CASE(a_program_that_forgets_run_if_worker_fails_the_exec_spawn_and_never_recurses) {
+  // Its exec'd worker re-runs main() and constructs a node: that must fail the
+  // parent's spawn at once, with the reason, and start nothing.
+  auto run = run_command({FORGETS_RUN_IF_WORKER_PATH}, {.timeout = patience});
+  BOOST_REQUIRE_MESSAGE(run, (run ? "" : to_string(run.error())));
+  BOOST_TEST(run->returncode() == 3, run->out + run->err);
+  BOOST_TEST(run->out.find("launch_failed") != std::string::npos, run->out);
+  BOOST_TEST(run->out.find("run_if_worker") != std::string::npos, run->out);
+  // One line: no second copy of main() got as far as printing.
+  BOOST_TEST(std::count(run->out.begin(), run->out.end(), '\n') == 1, run->out);
+}
+
+BOOST_AUTO_TEST_CASE(a_node_constructed_while_other_threads_run_is_refused_unless_allowed) {
+  // Another thread, waiting until the end of the test (or of its patience).
+  struct other_thread {
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool done = false;
+    std::thread thread{[this] {
+      std::unique_lock lock(mutex);
+      changed.wait_for(lock, patience, [&] { return done; });
+    }};
+    void finish() {
+      {
+        std::lock_guard lock(mutex);
+        done = true;
+      }
+      changed.notify_all();
+      if (thread.joinable()) thread.join();
+    }
+    ~other_thread() { finish(); }
+  } other;
+
+  std::string refused;
+  try {
+    node n{table()};
+  } catch (const std::logic_error& e) {
+    refused = e.what();
+  }
+  BOOST_TEST(refused.find("thread") != std::string::npos, refused);
+  BOOST_TEST(refused.find("allow_other_threads") != std::string::npos, refused);
+  {
+    std::vector<std::string> logged;
+    node_options options;
+    options.log = [&](const std::string& line) { logged.push_back(line); };
+    options.allow_other_threads = true;
+    node n{table(), std::move(options)};
+    BOOST_REQUIRE(logged.size() == 1u);
+    BOOST_TEST(logged[0].find("thread") != std::string::npos, logged[0]);
+    BOOST_TEST(n.spawn("echo").has_value());  // the opt-out works as before
+  }
+  other.finish();
+  node alone{table()};  // single-threaded again: no complaint
+  BOOST_TEST(alone.spawn("echo").has_value());
 }

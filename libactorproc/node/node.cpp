@@ -6,6 +6,7 @@
 #include <actorproc/node/node.hpp>
 #include <actorproc/node/stop_ladder.hpp>
 
+#include "../process/fork_safety.hpp"
 #include "link.hpp"
 #include "reactor.hpp"
 
@@ -85,15 +86,32 @@ exit_reason from_caf_error(const caf::error& err) {
 
 struct node::impl final : detail::link_owner {
   impl(const entry_table& table, node_options opts)
-      : actors(table), options(std::move(opts)), zygote(start_zygote(actors, options.limits)) {
-    if (!options.log) options.log = log_to_stderr;
+      : actors(table), options(with_defaults(std::move(opts))), zygote(start_zygote(actors, options)) {
     config.set("scheduler.max-threads", std::max<std::size_t>(1, options.scheduler_threads));
     system = std::make_unique<caf::actor_system>(config);
     reactor = std::make_unique<detail::reactor>(
         options.limits, detail::reactor::hooks{[this](detail::link& l) { on_exited(l); }, options.log});
   }
 
-  static process::zygote start_zygote(const entry_table& actors, const wire::limits& limits) {
+  static node_options with_defaults(node_options options) {
+    if (!options.log) options.log = log_to_stderr;
+    return options;
+  }
+
+  // The checks before the fork, then the fork: nothing of the node exists yet.
+  static process::zygote start_zygote(const entry_table& actors, const node_options& options) {
+    // An exec'd worker whose main() forgot run_if_worker() ends here, and its
+    // node's spawn fails with the reason, instead of starting a node of its own.
+    detail::refuse_if_started_as_worker("constructed an actorproc::node");
+    if (auto hazard = process::detail::fork_hazard(process::detail::thread_count())) {
+      if (!options.allow_other_threads) {
+        throw std::logic_error("actorproc: the node refuses to start: " + *hazard +
+                               ". Construct the node in main() before any thread starts, or set "
+                               "node_options::allow_other_threads if those threads can hold no lock a worker needs");
+      }
+      options.log("warning: " + *hazard + " (allowed by node_options::allow_other_threads)");
+    }
+    const wire::limits& limits = options.limits;
     auto z = process::zygote::start(
         [actors, limits](const process::launch_request& request, unique_fd mailbox, std::vector<unique_fd> extra) {
           return detail::run_worker(actors, request, std::move(mailbox), std::move(extra), limits);

@@ -277,14 +277,19 @@ class pool_core : public std::enable_shared_from_this<pool_core> {
     for (auto& t : c.tasks) out.emplace_back(t.result, outcome);
     count_resolved_locked(c.tasks.size(), outcome.has_value());
   }
-  void count_resolved_locked(std::size_t n, bool ok) {
-    (ok ? stats_.completed : stats_.failed) += n;
-    unresolved_ -= n;
-    if (unresolved_ == 0) idle_.notify_all();
-  }
+  void count_resolved_locked(std::size_t n, bool ok) { (ok ? stats_.completed : stats_.failed) += n; }
 
-  static void resolve(std::vector<resolution>& done) {
+  // Resolves outside the lock, then counts them: join() returns only once every
+  // future is resolved and its done-callbacks have run (a get() after join()
+  // answers at once, as after CPython's join).
+  void resolve(std::vector<resolution>& done) {
+    if (done.empty()) return;
     for (auto& [state, outcome] : done) state->resolve(std::move(outcome));
+    {
+      std::lock_guard lock(mutex_);
+      unresolved_ -= done.size();
+      if (unresolved_ == 0) idle_.notify_all();
+    }
     done.clear();
   }
 
@@ -490,7 +495,14 @@ void result_stream::top_up() {
   while (!exhausted_ && outstanding_.size() < window_) {
     std::vector<task_input> chunk;
     while (chunk.size() < chunksize_) {
-      auto t = source_();
+      task_input t;
+      try {
+        t = source_();
+      } catch (...) {
+        // Given in its place by next(); like CPython, the chunk it broke is not run.
+        input_error_ = std::current_exception();
+        chunk.clear();
+      }
       if (!t) {
         exhausted_ = true;
         break;
@@ -500,10 +512,10 @@ void result_stream::top_up() {
     if (chunk.empty()) break;
     for (auto& f : core_->submit(std::move(chunk))) {
       if (!ordered_) {
-        f.on_done([c = completions_](const expected<pool_value>&) {
+        f.on_done([c = completions_, state = static_cast<const void*>(f.state().get())](const expected<pool_value>&) {
           {
             std::lock_guard lock(c->mutex);
-            ++c->count;
+            c->order.push_back(state);
           }
           c->changed.notify_all();
         });
@@ -515,7 +527,11 @@ void result_stream::top_up() {
 
 expected<pool_value> result_stream::next(std::chrono::milliseconds timeout) {
   top_up();
-  if (outstanding_.empty()) return error(errc::end_of_stream, "every result has been given");
+  if (outstanding_.empty()) {
+    // The input's exception comes after every result read before it, once.
+    if (input_error_) std::rethrow_exception(std::exchange(input_error_, nullptr));
+    return error(errc::end_of_stream, "every result has been given");
+  }
   if (ordered_) {
     if (!outstanding_.front().wait(timeout)) {
       return error(errc::timeout, "the next result was not ready within " + std::to_string(timeout.count()) + " ms");
@@ -524,16 +540,26 @@ expected<pool_value> result_stream::next(std::chrono::milliseconds timeout) {
     outstanding_.pop_front();
     return r;
   }
+  const void* state = nullptr;
   {
     std::unique_lock lock(completions_->mutex);
-    if (!completions_->changed.wait_for(lock, timeout, [&] { return completions_->count > 0; })) {
+    if (!completions_->changed.wait_for(lock, timeout, [&] { return !completions_->order.empty(); })) {
       return error(errc::timeout, "no result was ready within " + std::to_string(timeout.count()) + " ms");
     }
-    --completions_->count;
+    state = completions_->order.front();
+    completions_->order.pop_front();
   }
-  auto ready = std::find_if(outstanding_.begin(), outstanding_.end(), [](const task_future& f) { return f.ready(); });
-  auto r = ready->get(timeout);
-  outstanding_.erase(ready);
+  // The future whose callback reported it: it counts as resolved once its
+  // other callbacks have run too.
+  auto done = std::find_if(outstanding_.begin(), outstanding_.end(),
+                           [&](const task_future& f) { return f.state().get() == state; });
+  if (!done->wait(timeout)) {
+    std::lock_guard lock(completions_->mutex);
+    completions_->order.push_front(state);  // still the next one, for the next call
+    return error(errc::timeout, "no result was ready within " + std::to_string(timeout.count()) + " ms");
+  }
+  auto r = done->get(timeout);
+  outstanding_.erase(done);
   return r;
 }
 

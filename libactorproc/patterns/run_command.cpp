@@ -4,7 +4,8 @@
 // than one message, and a helper that needs no node also works inside actors.
 // It is a poll loop over the command's stdin, stdout and stderr, then its pidfd;
 // the command is reaped through that pidfd only (never waitpid(-1), which would
-// steal the node's children).
+// steal the node's children). The command runs in a process group of its own,
+// and whatever it leaves running there is killed when run_command returns.
 
 #include <actorproc/patterns/port.hpp>
 
@@ -97,6 +98,7 @@ expected<command_result> run_command(const std::vector<std::string>& argv, const
   auto reason = pd::wait_command(child, std::max(left(), std::chrono::milliseconds(0)));
   if (!reason) return fail(errc::timeout, timed_out);
   result.reason = *reason;
+  pd::stop_command(child, std::chrono::milliseconds(0));  // what it left running in its group, and the guard
   return result;
 }
 

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -77,6 +78,7 @@ void report(int pipe, exec_failure::stage at, int error) {
                              int report_pipe) {
   if (!die_with_parent(p.parent)) ::_exit(127);
   reset_signals();
+  ::setpgid(0, 0);  // a group of its own, for its descendants too (the parent does the same, first come)
   in = above_stdio(in);
   out = above_stdio(out);
   err = above_stdio(err);
@@ -119,6 +121,50 @@ void report(int pipe, exec_failure::stage at, int error) {
   }
   report(report_pipe, exec_failure::exec, error);
   ::_exit(127);
+}
+
+// The guard, in its own child process: async-signal-safe calls only. It joins
+// the command's group, waits until the other end of `line` closes (stop_command,
+// or the death of the process that started the command), then kills the group,
+// itself included.
+[[noreturn]] void guard_group(pid_t group, int line) {
+  ::prctl(PR_SET_NAME, "actorproc-guard");
+  reset_signals();
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGQUIT}) ::sigaction(s, &ignore, nullptr);  // it outlasts the group's stop
+  if (::setpgid(0, group) != 0) ::_exit(0);  // no such group any more: nothing to guard
+  // Nothing but its end of the pipe: it must hold open none of the command's
+  // pipes, nor the starter's stdio, nor another guard's pipe.
+  if (line > 0) ::syscall(SYS_close_range, 0U, static_cast<unsigned>(line) - 1, 0U);
+  ::syscall(SYS_close_range, static_cast<unsigned>(line) + 1, ~0U, 0U);
+  char byte;
+  while (::read(line, &byte, 1) < 0 && errno == EINTR) {
+  }
+  ::kill(0, SIGKILL);
+  ::_exit(0);
+}
+
+expected<void> start_guard(command_child& child) {
+  int line[2];
+  if (::pipe2(line, O_CLOEXEC) != 0) return error(errc::system_error, std::string("pipe2: ") + std::strerror(errno));
+  unique_fd read_end(line[0]), write_end(line[1]);
+  pid_t pid = ::fork();
+  if (pid < 0) return error(errc::system_error, std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) guard_group(child.pid, read_end.get());
+  ::setpgid(pid, child.pid);  // as the guard does: in the group before anyone relies on it
+  child.guard_pid = pid;
+  child.guard = open_pidfd(pid);  // our unreaped child: its pid cannot be reused yet
+  child.guard_line = std::move(write_end);
+  return {};
+}
+
+// Signals the command's whole group, if that is safe: one of its members must
+// be our unreaped child (the command, or the guard while it is in the group),
+// which keeps the group's id from being reused.
+void signal_group(const command_child& child, int signo) {
+  bool held = child.pidfd || (child.guard && ::getpgid(child.guard_pid) == child.pid);
+  if (held) ::kill(-child.pid, signo);
 }
 
 expected<void> make_pipe(unique_fd& read_end, unique_fd& write_end) {
@@ -168,6 +214,7 @@ expected<command_child> spawn_command(const command_spec& spec) {
   }
   child.pid = pid;
   child.pidfd = open_pidfd(pid);  // our unreaped child: its pid cannot be reused yet
+  ::setpgid(pid, pid);            // as the child does; fails harmlessly once it has exec'd
   report_write.reset();
   child_in.reset();
   child_out.reset();
@@ -184,6 +231,10 @@ expected<command_child> spawn_command(const command_spec& spec) {
                            ? "cannot change to directory '" + spec.cwd + "': " + std::strerror(failure.error)
                            : "cannot execute '" + spec.argv[0] + "': " + std::strerror(failure.error);
     return error(errc::launch_failed, what, exit_reason::because(exit_reason::kind::launch_failed, what));
+  }
+  if (auto guarded = start_guard(child); !guarded) {
+    stop_command(child, std::chrono::milliseconds(0));
+    return guarded.error();
   }
   set_nonblocking(child.in);
   set_nonblocking(child.out);
@@ -224,14 +275,24 @@ std::optional<exit_reason> wait_command(command_child& child, std::chrono::milli
 }
 
 void stop_command(command_child& child, std::chrono::milliseconds grace) {
-  if (!child.pidfd) return;
-  if (grace.count() > 0) {
-    signal_process(child.pidfd.get(), SIGTERM);
-    if (wait_command(child, grace)) return;
+  // The command is reaped only after the last signal to its group: until
+  // then, its pid (the group's id) cannot be reused.
+  if (child.pidfd && grace.count() > 0) {
+    signal_group(child, SIGTERM);
+    wire::poll_one(child.pidfd.get(), POLLIN, grace);
   }
-  signal_process(child.pidfd.get(), SIGKILL);
-  reap(child.pidfd.get());
-  child.pidfd.reset();
+  signal_group(child, SIGKILL);  // the command, if it outlasted the grace, and whatever it left behind
+  if (child.pidfd) {
+    signal_process(child.pidfd.get(), SIGKILL);  // in case it left its group
+    reap(child.pidfd.get());
+    child.pidfd.reset();
+  }
+  if (child.guard) {
+    signal_process(child.guard.get(), SIGKILL);  // in case it never joined the group
+    reap(child.guard.get());
+    child.guard.reset();
+  }
+  child.guard_line.reset();
 }
 
 }  // namespace actorproc::process::detail

@@ -20,6 +20,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -77,6 +78,8 @@ launch_request read_request(schema::LaunchRequest::Reader in) {
   std::vector<char*> argv;
   for (auto& w : words) argv.push_back(w.data());
   argv.push_back(nullptr);
+  // The zygote is single-threaded: setenv is safe between its fork and exec.
+  ::setenv(worker_env, std::to_string(node_pid).c_str(), 1);
   ::execv(program.c_str(), argv.data());
   int err = errno;
   (void)!::write(error_pipe, &err, sizeof err);
@@ -188,6 +191,9 @@ expected<zygote> zygote::start(child_main body) {
   if (pid == 0) {
     node_end.reset();
     if (!detail::die_with_parent(node_pid)) ::_exit(1);
+    // The host's handlers (Boost.Test's jump back into a test) have no business
+    // in the zygote; its workers reset theirs again.
+    detail::reset_signals();
     detail::close_all_except({zygote_end.get()});
     serve(zygote_end.get(), node_pid, body);
   }

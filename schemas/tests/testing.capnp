@@ -101,3 +101,12 @@ struct Work {
   enum Action { none @0; throwException @1; segfault @2; segfaultOnce @3; }
 }
 struct WorkResult { value @0 :Int64; pid @1 :Int32; init @2 :Text; }
+
+# signal_reporter (process_test): the disposition and the blocked state of each
+# signal asked about, in the actor's own process.
+struct SignalQuery @0x88e82f8e209e3916 { signals @0 :List(Int32); }
+struct SignalReport @0xbfca541d0c589273 {
+  dispositions @0 :List(Disposition);
+  blocked @1 :List(Bool);
+  enum Disposition { default @0; ignored @1; handled @2; }
+}

@@ -662,6 +662,28 @@ struct self_timer {
 };
 static_assert(std::is_trivially_copyable_v<self_timer>, "the case the entry table must build in place");
 
+// Reports how each signal asked about is disposed of and whether it is blocked,
+// as this worker process started (see every_worker_starts_with_default_signal_...).
+struct signal_reporter {
+  using handles = actorproc::handles<testing::SignalQuery>;
+  void on(testing::SignalQuery::Reader m, actorproc::context& ctx) {
+    sigset_t mask;
+    ::sigprocmask(SIG_BLOCK, nullptr, &mask);
+    ctx.reply<testing::SignalReport>([&](testing::SignalReport::Builder r) {
+      auto signals = m.getSignals();
+      auto dispositions = r.initDispositions(signals.size());
+      auto blocked = r.initBlocked(signals.size());
+      for (unsigned i = 0; i < signals.size(); ++i) {
+        struct sigaction now {};
+        ::sigaction(signals[i], nullptr, &now);
+        using D = testing::SignalReport::Disposition;
+        dispositions.set(i, now.sa_handler == SIG_DFL ? D::DEFAULT : now.sa_handler == SIG_IGN ? D::IGNORED : D::HANDLED);
+        blocked.set(i, sigismember(&mask, signals[i]) == 1);
+      }
+    });
+  }
+};
+
 inline const actorproc::entry_table& table() {
   static const actorproc::entry_table actors = [] {
     actorproc::entry_table t;
@@ -676,6 +698,7 @@ inline const actorproc::entry_table& table() {
     t.add<syncer>("syncer");
     t.add<port_listener>("port_listener");
     t.add<port_user>("port_user");
+    t.add<signal_reporter>("signal_reporter");
     actorproc::add_queue(t);
     actorproc::add_lock(t);
     actorproc::add_shared(t);

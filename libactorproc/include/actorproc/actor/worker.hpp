@@ -15,6 +15,7 @@
 #include <actorproc/wire/limits.hpp>
 
 #include <optional>
+#include <string_view>
 
 namespace actorproc {
 
@@ -29,6 +30,12 @@ inline constexpr int protocol_error = 76;  // EX_PROTOCOL
 }  // namespace worker_status
 
 namespace detail {
+/// In a process that the exec start method started as a worker (its node set
+/// process::worker_env) but that did not go through run_if_worker(), because
+/// main() `what_was_done` first: reports launch_failed, with the reason, to the
+/// node that started it, and exits. Returns at once in any other process.
+void refuse_if_started_as_worker(std::string_view what_was_done);
+
 /// Runs one actor on `mailbox` until it stops; returns its exit status.
 int run_worker(const entry_table& actors, const process::launch_request& request, unique_fd mailbox,
                std::vector<unique_fd> extra_fds, const wire::limits& limits = {});

@@ -30,8 +30,14 @@
 // Destroying the node stops every actor (stop message, then SIGTERM, then
 // SIGKILL, all within node_options::shutdown_grace) and waits until all are reaped.
 //
-// WARNING: construct the node on the main thread, before the program starts
-// threads of its own, and do not reap children with waitpid(-1) elsewhere.
+// Construct the node on the main thread, before the program starts threads of
+// its own: it forks the zygote in its constructor, and it refuses (throws
+// std::logic_error) when the process has other threads, unless
+// node_options::allow_other_threads says they are harmless (see there).
+// In a process started as a worker by the exec start method (a main() that
+// forgot run_if_worker()), the constructor fails that spawn with launch_failed
+// and exits the process instead of starting a node.
+// WARNING: do not reap children with waitpid(-1) elsewhere.
 
 #include <actorproc/actor/entry_table.hpp>
 #include <actorproc/node/actor_handle.hpp>

@@ -50,6 +50,13 @@ struct node_options {
   /// Where the node reports what goes wrong (protocol errors name the actor).
   /// Default: one line on stderr.
   std::function<void(const std::string&)> log;
+  /// The node forks its zygote when it is constructed, and forking a process
+  /// that has other threads copies every lock they hold, held forever: a
+  /// worker that needs one (malloc's, stdio's, a library's) deadlocks
+  /// silently. So by default the constructor refuses (std::logic_error) when
+  /// this process has other threads. Set this only if they cannot hold a lock
+  /// a worker needs: the node then logs a warning and goes on.
+  bool allow_other_threads = false;
 };
 
 }  // namespace actorproc

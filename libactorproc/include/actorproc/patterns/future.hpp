@@ -22,6 +22,13 @@
 //   thread if the future is already resolved, otherwise on the thread that
 //   resolves it (a pool's dispatcher thread). Keep them short; they may submit
 //   more work but must not wait for it.
+// - The callbacks run before the future counts as resolved, as in CPython's
+//   ApplyResult: ready(), wait() and get() in other threads see the outcome
+//   only once every callback registered by then has returned, so a caller of
+//   get() can rely on what a callback did. (A callback may call get() on its
+//   own future: the resolving thread does not wait for itself.) So a thread
+//   that a callback wakes should get() with a timeout, not with 0 ms: the
+//   future becomes visible once the callbacks after that one have returned.
 
 #include <actorproc/base/expected.hpp>
 
@@ -32,6 +39,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <vector>
 
 namespace actorproc {
@@ -45,23 +53,54 @@ struct future_state {
   std::mutex mutex;
   std::condition_variable resolved;
   std::optional<expected<V>> outcome;  // set once, then never modified
+  /// The outcome is set and its callbacks have run: what other threads wait for.
+  bool settled = false;
+  /// The thread that runs the callbacks; it sees the outcome at once.
+  std::thread::id settling_thread;
   std::vector<callback> callbacks;
   /// The producer's: drops the work if it has not started; true if it did.
   std::function<bool()> cancel_work;
 
-  /// Resolves once; false (and no effect) if already resolved.
+  /// Resolves once, then runs the callbacks, then wakes the waiters; false
+  /// (and no effect) if already resolved.
   bool resolve(expected<V> value) {
-    std::vector<callback> run;
     {
       std::lock_guard lock(mutex);
       if (outcome) return false;
       outcome.emplace(std::move(value));
-      run.swap(callbacks);
       cancel_work = nullptr;
+      settling_thread = std::this_thread::get_id();
+    }
+    // Callbacks registered meanwhile (on_done from another thread) queue up
+    // behind these and run here too, in order, until none is left.
+    try {
+      for (;;) {
+        std::vector<callback> run;
+        {
+          std::lock_guard lock(mutex);
+          if (callbacks.empty()) {
+            settled = true;
+            break;
+          }
+          run.swap(callbacks);
+        }
+        for (auto& fn : run) fn(*outcome);
+      }
+    } catch (...) {  // a callback threw: its exception goes on, but no waiter may hang
+      {
+        std::lock_guard lock(mutex);
+        settled = true;
+      }
+      resolved.notify_all();
+      throw;
     }
     resolved.notify_all();
-    for (auto& fn : run) fn(*outcome);
     return true;
+  }
+
+  /// Whether the calling thread may see the outcome (mutex held).
+  bool visible_locked() const {
+    return settled || (outcome.has_value() && settling_thread == std::this_thread::get_id());
   }
 };
 
@@ -78,22 +117,22 @@ class future {
   /// True once resolved (with a value or an error).
   bool ready() const {
     std::lock_guard lock(state_->mutex);
-    return state_->outcome.has_value();
+    return state_->visible_locked();
   }
   /// True once resolved with a value.
   bool successful() const {
     std::lock_guard lock(state_->mutex);
-    return state_->outcome && state_->outcome->has_value();
+    return state_->visible_locked() && state_->outcome->has_value();
   }
   /// Waits up to `timeout`; true once resolved.
   bool wait(std::chrono::milliseconds timeout) const {
     std::unique_lock lock(state_->mutex);
-    return state_->resolved.wait_for(lock, timeout, [&] { return state_->outcome.has_value(); });
+    return state_->resolved.wait_for(lock, timeout, [&] { return state_->visible_locked(); });
   }
   /// The outcome, waiting up to `timeout`; fails with timeout if still pending.
   expected<V> get(std::chrono::milliseconds timeout) const {
     std::unique_lock lock(state_->mutex);
-    if (!state_->resolved.wait_for(lock, timeout, [&] { return state_->outcome.has_value(); })) {
+    if (!state_->resolved.wait_for(lock, timeout, [&] { return state_->visible_locked(); })) {
       return error(errc::timeout, "the result was not ready within " + std::to_string(timeout.count()) + " ms");
     }
     return *state_->outcome;
@@ -120,7 +159,7 @@ class future {
   void on_done(std::function<void(const expected<V>&)> fn) const {
     {
       std::lock_guard lock(state_->mutex);
-      if (!state_->outcome) {
+      if (!state_->settled) {  // the resolving thread, if any, runs it after those before it
         state_->callbacks.push_back(std::move(fn));
         return;
       }
@@ -169,15 +208,26 @@ class completion_order {
   }
 
   /// The next future to resolve, waiting up to `timeout` (timeout error);
-  /// end_of_stream once every future has been given.
+  /// end_of_stream once every future has been given. A future given is
+  /// resolved: its get() answers at once.
   expected<future<V>> next(std::chrono::milliseconds timeout) {
     if (given_ == futures_.size()) return error(errc::end_of_stream, "every future has been given");
-    std::unique_lock lock(done_->mutex);
-    if (!done_->changed.wait_for(lock, timeout, [&] { return !done_->order.empty(); })) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::size_t index;
+    {
+      std::unique_lock lock(done_->mutex);
+      if (!done_->changed.wait_until(lock, deadline, [&] { return !done_->order.empty(); })) {
+        return error(errc::timeout, "no future resolved within " + std::to_string(timeout.count()) + " ms");
+      }
+      index = done_->order.front();
+      done_->order.pop_front();
+    }
+    // Our callback has run; the future counts as resolved once the others have too.
+    if (!futures_[index].wait(std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()))) {
+      std::lock_guard lock(done_->mutex);
+      done_->order.push_front(index);  // still the next one, for the next call
       return error(errc::timeout, "no future resolved within " + std::to_string(timeout.count()) + " ms");
     }
-    std::size_t index = done_->order.front();
-    done_->order.pop_front();
     ++given_;
     return futures_[index];
   }

@@ -41,12 +41,17 @@
 //   end_of_stream. map() returns every result in input order, or the first
 //   error in input order. Chunks (chunksize) are run by one worker in one
 //   message; a crash retries the whole chunk.
+// - An input that throws (its iterator or the fill function) ends the input
+//   there, as in Python: next() first gives the result of every chunk read
+//   before, then rethrows the exception, then fails with end_of_stream. The
+//   chunk being read when it threw is not run (its place is the exception's),
+//   as CPython's imap does. imap_unordered gives the exception last.
 // - close(): no more tasks (submit fails with pool_closed); the queued ones
 //   still run. shutdown(wait, cancel_futures) is close() (cancelling the
 //   queued tasks if asked) followed by join() if `wait`. terminate(): queued and running tasks fail with cancelled and
 //   the workers are killed. join(): only after close() or terminate()
 //   (otherwise invalid_argument, as Python's ValueError); waits until every
-//   task is resolved and every worker has exited.
+//   task is resolved (its done-callbacks included) and every worker has exited.
 // - A pool whose workers cannot start (an initializer that throws, a crash at
 //   start) three times in a row is broken: its pending futures fail with
 //   `broken` and the error of the last start, and so does every later submit.
@@ -54,7 +59,9 @@
 // - Destroying the pool terminates it and joins it. So does destroying the node
 //   first: the pool registers a node shutdown hook.
 // - Done-callbacks (on_done, apply_async's callbacks) run on the pool's
-//   dispatcher thread, like Python's result-handler thread.
+//   dispatcher thread, like Python's result-handler thread, and before the
+//   future counts as resolved: get(), wait() and apply() return after them
+//   (as CPython's ApplyResult).
 
 #include <actorproc/actor/context.hpp>
 #include <actorproc/actor/entry_table.hpp>
@@ -64,6 +71,7 @@
 
 #include <capnp/message.h>
 
+#include <exception>
 #include <map>
 #include <memory>
 #include <ranges>
@@ -225,7 +233,10 @@ class result_stream {
  public:
   result_stream(std::shared_ptr<pool_core> core, task_source source, std::size_t chunksize, std::size_t window,
                 bool ordered);
-  /// The next outcome (in input order, or in completion order).
+  /// The next outcome (in input order, or in completion order). Rethrows what
+  /// the input threw once every result before it has been given (Python's
+  /// imap raises the iterable's exception at its position, not ahead of
+  /// results that are ready).
   expected<pool_value> next(std::chrono::milliseconds timeout);
 
  private:
@@ -236,11 +247,12 @@ class result_stream {
   std::size_t window_;
   bool ordered_;
   bool exhausted_ = false;
+  std::exception_ptr input_error_;  // what the input threw; it ends the input
   std::deque<task_future> outstanding_;  // submitted, not yet given, in input order
   struct completions {
     std::mutex mutex;
     std::condition_variable changed;
-    std::size_t count = 0;
+    std::deque<const void*> order;  // the states of resolved futures, in completion order
   };
   std::shared_ptr<completions> completions_ = std::make_shared<completions>();
 };
@@ -350,7 +362,8 @@ class pool {
   expected<void> shutdown(bool wait = true, bool cancel_futures = false);
   /// Cancels queued and running tasks and kills the workers.
   void terminate();
-  /// After close() or terminate(): waits until every task is resolved and every worker has exited.
+  /// After close() or terminate(): waits until every task is resolved (its
+  /// done-callbacks included) and every worker has exited.
   expected<void> join(std::chrono::milliseconds timeout = std::chrono::minutes(5));
 
   pool_stats stats() const;
@@ -373,17 +386,26 @@ class pool {
   std::unique_ptr<detail::result_stream> stream(Range&& inputs, Fill fill, std::size_t chunksize, bool ordered) {
     // Owns an rvalue range, refers to an lvalue one (which must outlive the iterator).
     using view = decltype(std::views::all(std::forward<Range>(inputs)));
+    // begin() and ++ may read the input (a filter does) and throw: each is done
+    // only when the next item is asked for, so that what the input throws
+    // belongs to the item it failed to give (a generator's semantics).
     struct cursor {
       view items;
-      std::ranges::iterator_t<view> at;
+      std::optional<std::ranges::iterator_t<view>> at;
+      bool taken = false;  // *at has been made into a task
       Fill fill;
     };
-    auto c = std::make_shared<cursor>(cursor{std::views::all(std::forward<Range>(inputs)), {}, std::move(fill)});
-    c->at = std::ranges::begin(c->items);
+    auto c = std::make_shared<cursor>(cursor{std::views::all(std::forward<Range>(inputs)), {}, false, std::move(fill)});
     detail::task_source source = [c]() -> detail::task_input {
-      if (c->at == std::ranges::end(c->items)) return nullptr;
-      auto task = detail::make_task<Task>(c->fill, *c->at);
-      ++c->at;
+      if (!c->at) {
+        c->at = std::ranges::begin(c->items);
+      } else if (c->taken) {
+        c->taken = false;
+        ++*c->at;
+      }
+      if (*c->at == std::ranges::end(c->items)) return nullptr;
+      auto task = detail::make_task<Task>(c->fill, **c->at);
+      c->taken = true;
       return task;
     };
     return make_stream(std::move(source), chunksize, ordered);

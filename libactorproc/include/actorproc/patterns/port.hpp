@@ -54,12 +54,22 @@
 //   nobody takes is kept `linger` after the command's exit, then dropped.
 // - A port that is stopped (or crashes) closes the command's pipes, sends it
 //   SIGTERM, and SIGKILL after stop_grace; it always reaps it.
+// - The command runs in a process group of its own, and what it starts stays
+//   there unless it leaves on purpose (setsid). The stop's SIGTERM and SIGKILL
+//   go to the whole group, and when the port exits (after the command's exit,
+//   a stop, or a crash), whatever is left of the group is killed: no grandchild
+//   outlives its port. A port that is SIGKILLed runs no code, so a guard
+//   process in the group (the port's child, ignoring SIGTERM) kills the group
+//   when the port dies. As its own group, the command is not in a terminal's
+//   foreground group: Ctrl-C reaches it through its port only.
 // - A command that cannot be started fails the spawn with launch_failed
 //   ("cannot execute 'x': No such file or directory").
 //
 // run_command() runs in the calling thread (of the node or of an actor), not in
 // an actor: it is a helper, a poll loop over the command's pipes and pidfd. Its
 // output may be larger than a message, and it needs no node. See run_options.
+// Its command too runs in a group of its own; what is left of the group when
+// run_command() returns (on a timeout, or after the command's exit) is killed.
 
 #include <actorproc/actor/context.hpp>
 #include <actorproc/actor/entry_table.hpp>

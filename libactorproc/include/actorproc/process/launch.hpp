@@ -47,5 +47,12 @@ struct launched_process {
 inline constexpr const char* worker_switch = "--actorproc-worker";
 inline constexpr int exec_mailbox_fd = 3;
 
+/// Set, to the node's pid, in the environment of a worker started by exec. A
+/// node constructed in such a process belongs to a main() that forgot
+/// run_if_worker(): it fails that spawn with launch_failed instead of starting
+/// (and recursing). run_if_worker() removes it, so that what a worker starts
+/// (a port's command) does not inherit it, and commands never get it.
+inline constexpr const char* worker_env = "ACTORPROC_EXEC_WORKER";
+
 }  // namespace process
 }  // namespace actorproc

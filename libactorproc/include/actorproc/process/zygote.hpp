@@ -12,8 +12,11 @@
 // back to the node over the control socket.
 //
 // WARNING: create the zygote (that is, the node) on the main thread, while the
-// program has no other threads. A worker is killed when the thread that created
-// the zygote exits (PR_SET_PDEATHSIG follows the creating thread).
+// program has no other threads; the node refuses otherwise (see
+// node_options::allow_other_threads). A worker is killed when the thread that
+// created the zygote exits (PR_SET_PDEATHSIG follows the creating thread).
+// The zygote and its workers start with default signal dispositions and an
+// empty signal mask, whatever the host had.
 // WARNING: do not reap children with waitpid(-1, ...) elsewhere in the program:
 // that would steal the node's children and their exit statuses.
 
