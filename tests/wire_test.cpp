@@ -2,6 +2,7 @@
 #define BOOST_TEST_MODULE wire
 #include <boost/test/unit_test.hpp>
 
+#include <actorproc/actor/system_lane.hpp>
 #include <actorproc/wire/batch_builder.hpp>
 #include <actorproc/wire/blocking_io.hpp>
 #include <actorproc/wire/envelope.hpp>
@@ -488,4 +489,74 @@ BOOST_AUTO_TEST_CASE(peek_shows_buffered_frames_without_consuming_and_position_n
   BOOST_REQUIRE(next);
   BOOST_TEST(seq_of(*next) == 2u);
   BOOST_TEST(!decoder.peek(0));
+}
+
+namespace {
+
+std::vector<std::byte> heartbeat_frame(uint64_t beat) {
+  wire::envelope_builder env;
+  env.address(2, 0, 0);
+  env.envelope().initSystem().setHeartbeat(beat);
+  return frame_of(env);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_system_lane_takes_stop_and_heartbeat_ahead_of_a_lasting_backlog_only) {
+  using lane_clock = detail::system_lane::clock;
+  detail::system_lane lane;
+  wire::frame_decoder in;
+  std::vector<std::vector<std::byte>> queue{ping_frame(1), ping_frame(2), heartbeat_frame(7), ping_frame(3),
+                                            stop_frame()};
+  for (auto& f : queue) in.feed(f.data(), f.size());
+  auto t0 = lane_clock::now();
+  // A backlog's first frame goes in order; the lane looks only once it lasted.
+  BOOST_TEST(!lane.due(in.buffered_bytes(), t0));
+  BOOST_TEST(!lane.due(in.buffered_bytes(), t0 + detail::system_lane::look_every / 2));
+  BOOST_TEST(lane.due(in.buffered_bytes(), t0 + detail::system_lane::look_every));
+  BOOST_TEST(!lane.due(in.buffered_bytes(), t0 + detail::system_lane::look_every));  // not twice at once
+  lane.scan(in, {});
+  // Heartbeat, then stop, ahead of the Pings; the Pings in order, each once.
+  auto first = lane.take();
+  BOOST_REQUIRE(first);
+  BOOST_TEST(first->envelope().getSystem().isHeartbeat());
+  auto second = lane.take();
+  BOOST_REQUIRE(second);
+  BOOST_TEST(second->envelope().getSystem().isStop());
+  BOOST_TEST(!lane.take());
+  std::vector<uint64_t> handled;
+  int skipped = 0;
+  while (true) {
+    uint64_t position = in.position();
+    auto frame = in.next();
+    if (!frame) break;
+    if (lane.taken_ahead(position, frame->size() * sizeof(capnp::word))) {
+      ++skipped;
+      continue;
+    }
+    handled.push_back(seq_of(*frame));
+  }
+  BOOST_TEST(skipped == 2);
+  BOOST_TEST((handled == std::vector<uint64_t>{1, 2, 3}));
+  // An empty mailbox ends the backlog: the next one starts in order again.
+  BOOST_TEST(!lane.due(0, t0 + 10 * detail::system_lane::look_every));
+  BOOST_TEST(!lane.due(64, t0 + 10 * detail::system_lane::look_every));
+}
+
+BOOST_AUTO_TEST_CASE(the_system_lane_leaves_a_malformed_frame_for_its_turn_and_scans_each_frame_once) {
+  detail::system_lane lane;
+  wire::frame_decoder in;
+  auto good = ping_frame(1);
+  auto bad = stop_frame();
+  bad[8] = std::byte{0xff};  // a root pointer of the wrong kind: not read as system, never thrown
+  in.feed(good.data(), good.size());
+  in.feed(bad.data(), bad.size());
+  lane.scan(in, {});
+  BOOST_TEST(!lane.take());
+  auto stop = stop_frame();
+  in.feed(stop.data(), stop.size());
+  lane.scan(in, {});  // only the new frame is looked at
+  auto taken = lane.take();
+  BOOST_REQUIRE(taken);
+  BOOST_TEST(taken->envelope().getSystem().isStop());
 }

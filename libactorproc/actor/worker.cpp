@@ -1,5 +1,6 @@
 #include <actorproc/actor/worker.hpp>
 
+#include <actorproc/actor/system_lane.hpp>
 #include <actorproc/wire/blocking_io.hpp>
 
 #include <kj/exception.h>
@@ -38,11 +39,9 @@ constexpr std::chrono::milliseconds receive_slice{50};
 // The same for a direct channel: a requester waiting on one keeps the others
 // (whose frames it stashes) waiting at most this long.
 constexpr std::chrono::milliseconds peer_receive_slice{2};
-// While a backlog in the mailbox takes longer than this to handle, the worker
-// looks behind it for stop and heartbeat frames, which go first.
-constexpr std::chrono::milliseconds look_behind_every{1};
-// ... reading its socket for them only while less than this is buffered, so
-// that the backlog held in the worker stays bounded. Twice the node's default
+// Looking behind a mailbox backlog for stop and heartbeat (system_lane.hpp),
+// the worker reads its socket only while less than this is buffered, so that
+// the backlog held in the worker stays bounded. Twice the node's default
 // mailbox bound: a stop overtakes a full mailbox plus what its socket holds.
 constexpr std::size_t look_behind_read_limit = 2 << 20;
 // How long the final exit announcement may take to leave.
@@ -264,10 +263,8 @@ class worker_loop final : public context {
       return;
     }
     look_behind_mailbox_backlog();
-    if (!urgent_.empty()) {
-      auto frame = std::move(urgent_.front());
-      urgent_.pop_front();
-      handle(frame->words(), channels_[0].get());
+    if (auto first = lane_.take()) {
+      handle(first->words(), channels_[0].get());
       return;
     }
     for (std::size_t i = 0; i < channels_.size(); ++i) {
@@ -275,14 +272,7 @@ class worker_loop final : public context {
       std::optional<kj::ArrayPtr<const capnp::word>> frame;
       uint64_t position = ch.in.position();
       if (!next_frame(ch, frame)) return;
-      if (frame && i == 0) {
-        std::size_t bytes = frame->size() * sizeof(capnp::word);
-        scanned_bytes_ = scanned_bytes_ > bytes ? scanned_bytes_ - bytes : 0;
-        if (!urgent_positions_.empty() && urgent_positions_.front() == position) {
-          urgent_positions_.pop_front();  // handled ahead of its turn
-          return;
-        }
-      }
+      if (frame && i == 0 && lane_.taken_ahead(position, frame->size() * sizeof(capnp::word))) return;
       if (frame) {
         busy_ = true;
         ch.in.hold();
@@ -299,51 +289,16 @@ class worker_loop final : public context {
                                                          timers_.begin()->first - clock::now())));
   }
 
-  // System messages go ahead of user messages in the worker too: the node
-  // writes a stop or a heartbeat ahead of its own backlog, but the worker may
-  // hold a backlog of its own (a slow handler behind 64 KiB of small
-  // messages). So while a mailbox backlog lasts longer than
-  // look_behind_every, it reads what the socket holds (bounded) and takes
-  // every stop and heartbeat frame out of the queue: handled first, skipped
-  // in their turn. Each frame is looked at once, by its union tag alone.
+  // Stop and heartbeat go ahead of a backlog in the worker too (system_lane.hpp).
   void look_behind_mailbox_backlog() {
     channel& mailbox = *channels_[0];
-    if (mailbox.in.buffered_bytes() == 0) {
-      backlog_ = false;
-      return;
-    }
-    auto now = clock::now();
-    if (!backlog_) {
-      // A backlog begins: its first frame is handled in order, and nothing is
-      // looked behind until it has lasted a while (a short queue keeps FIFO).
-      backlog_ = true;
-      last_look_behind_ = now;
-      return;
-    }
-    if (now - last_look_behind_ < look_behind_every) return;
-    last_look_behind_ = now;
+    if (!lane_.due(mailbox.in.buffered_bytes(), clock::now())) return;
     // Drain the socket (the node wrote its stop or heartbeat ahead of its own
     // backlog, so it is at most a socket's worth behind), within the bound.
     while (mailbox.in.buffered_bytes() < look_behind_read_limit && !mailbox.closed &&
            read(mailbox) == wire::read_status::data) {
     }
-    try {
-      while (auto frame = mailbox.in.peek(scanned_bytes_)) {
-        std::size_t offset = scanned_bytes_;
-        if (wire::is_system_frame(*frame)) {
-          auto owned = std::make_unique<wire::owned_frame>(*frame, limits_, wire::owned_frame::validate);
-          auto env = owned->envelope();
-          auto kind = env.getSystem().which();
-          if (env.getFdCount() == 0 && (kind == schema::System::STOP || kind == schema::System::HEARTBEAT)) {
-            urgent_positions_.push_back(mailbox.in.position() + offset);
-            urgent_.push_back(std::move(owned));
-          }
-        }
-        scanned_bytes_ = offset + frame->size() * sizeof(capnp::word);
-      }
-    } catch (const wire::protocol_error&) {
-      // Reported when that frame's turn comes.
-    }
+    lane_.scan(mailbox.in, limits_);
   }
 
   // Runs the callback of one descriptor that the last wait found ready.
@@ -774,11 +729,7 @@ class worker_loop final : public context {
   channel* batching_ = nullptr;                     // the channel of the last batch opened, if it still exists
   bool busy_ = true;                                // a frame came since the mailbox was last quiet for a slice
   bool timer_ran_last_ = false;                     // the last turn ran a timer: the next one serves messages
-  std::deque<wire::frame_ptr> urgent_;              // stop and heartbeat frames taken out of the mailbox's queue
-  std::deque<uint64_t> urgent_positions_;           // ... their stream positions, skipped in their turn
-  std::size_t scanned_bytes_ = 0;                   // buffered mailbox bytes already looked behind, from the next frame
-  bool backlog_ = false;                            // the mailbox has held frames since last_look_behind_ (at least)
-  clock::time_point last_look_behind_{};
+  system_lane lane_;                                // stop and heartbeat taken ahead of the mailbox's backlog
   std::unique_ptr<behavior> actor_;
   std::deque<std::pair<uint64_t, wire::frame_ptr>> stash_;
   std::size_t stash_bytes_ = 0;
