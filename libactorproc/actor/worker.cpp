@@ -292,7 +292,9 @@ class worker_loop final : public context {
   // Stop and heartbeat go ahead of a backlog in the worker too (system_lane.hpp).
   void look_behind_mailbox_backlog() {
     channel& mailbox = *channels_[0];
-    if (!lane_.due(mailbox.in.buffered_bytes(), clock::now())) return;
+    // This runs once per message: the clock is read only while a backlog exists.
+    std::size_t buffered = mailbox.in.buffered_bytes();
+    if (!lane_.due(buffered, buffered == 0 ? clock::time_point{} : clock::now())) return;
     // Drain the socket (the node wrote its stop or heartbeat ahead of its own
     // backlog, so it is at most a socket's worth behind), within the bound.
     while (mailbox.in.buffered_bytes() < look_behind_read_limit && !mailbox.closed &&

@@ -54,12 +54,17 @@ pipe_end& pipe_end::operator=(pipe_end&& other) noexcept {
 pipe_end::~pipe_end() { close_and_log(); }
 
 void pipe_end::close_and_log() {
-  if (!socket_) return;
-  auto closed = close(linger_);
-  if (!closed) {
-    std::fprintf(stderr, "actorproc: process %d: a pipe end was closed by its destructor: %s\n", ::getpid(),
-                 closed.error().message.c_str());
+  deliver_or_log("closed by its destructor");
+  socket_.reset();
+}
+
+void pipe_end::deliver_or_log(const char* how) {
+  if (!socket_ || out_.empty()) return;
+  if (auto delivered = flush(linger_); !delivered) {
+    std::fprintf(stderr, "actorproc: process %d: a pipe end was %s: %s; they are lost\n", ::getpid(), how,
+                 delivered.error().message.c_str());
   }
+  out_.clear();
 }
 
 void pipe_end::write_output() {
@@ -91,19 +96,19 @@ void pipe_end::read_input() {
 }
 
 template <class Done>
-pipe_end::pump_result pipe_end::pump(Done&& done, clock::time_point deadline) {
+bool pipe_end::pump(Done&& done, clock::time_point deadline) {
   // Input read ahead while output waits is bounded, so that a peer that only
   // sends cannot grow this end without limit (see the header).
   const std::size_t read_ahead_limit = 2 * limits_.max_frame_bytes;
   bool expired = false;
   for (;;) {
     write_output();
-    if (done()) return pump_result::done;
-    if (expired) return pump_result::timeout;
+    if (done()) return true;
+    if (expired) return false;
     short events = 0;
     if (can_receive_ && !peer_closed_ && in_.buffered_bytes() < read_ahead_limit) events |= POLLIN;
     if (!out_.empty() && !write_failed_) events |= POLLOUT;
-    if (events == 0) return pump_result::stuck;  // nothing can change any more
+    if (events == 0) return false;  // nothing can change any more
     // Past the deadline the socket is still looked at once, without waiting:
     // a zero timeout asks what is ready now.
     auto now = clock::now();
@@ -130,7 +135,7 @@ expected<void> pipe_end::post(wire::envelope_builder& out, milliseconds timeout)
   // send() returns, so nothing waits in this process for a later call (an
   // actor may go idle right after). Reading ahead meanwhile keeps two ends
   // that send to each other at once from stalling.
-  pump([&] { return out_.empty() || write_failed_; }, deadline_after(timeout));
+  pump([&] { return output_settled(); }, deadline_after(timeout));
   if (write_failed_) {
     if (out_.size() >= bytes) out_.take_back(bytes);  // refused, so not counted as lost at close
     return closed_error();
@@ -148,7 +153,7 @@ expected<wire::frame_ptr> pipe_end::next(milliseconds timeout) {
   if (!socket_) return error(errc::invalid_argument, "this pipe end is closed");
   if (!can_receive_) return error(errc::invalid_argument, "this end of a one-way pipe only sends");
   try {
-    pump([&] { return peer_closed_ || in_.has_complete_frame(); }, deadline_after(timeout));
+    pump([&] { return input_ready(); }, deadline_after(timeout));
     if (!broken_.empty()) throw wire::protocol_error(broken_);
     auto frame = in_.next();
     if (!frame) {
@@ -168,8 +173,7 @@ expected<wire::frame_ptr> pipe_end::next(milliseconds timeout) {
 bool pipe_end::poll(milliseconds timeout) {
   if (!socket_ || !can_receive_) return false;
   try {
-    return pump([&] { return peer_closed_ || in_.has_complete_frame(); }, deadline_after(timeout)) ==
-           pump_result::done;
+    return pump([&] { return input_ready(); }, deadline_after(timeout));
   } catch (const wire::protocol_error&) {
     return true;  // receive() will report it
   }
@@ -177,7 +181,7 @@ bool pipe_end::poll(milliseconds timeout) {
 
 expected<void> pipe_end::flush(milliseconds timeout) {
   if (!socket_) return error(errc::invalid_argument, "this pipe end is closed");
-  pump([&] { return out_.empty() || write_failed_; }, deadline_after(timeout));
+  pump([&] { return output_settled(); }, deadline_after(timeout));
   if (out_.empty()) return {};
   if (write_failed_) {
     return error(errc::end_of_stream,
@@ -202,14 +206,7 @@ expected<void> pipe_end::close(milliseconds linger) {
 }
 
 unique_fd pipe_end::release() {
-  if (socket_ && !out_.empty()) {
-    auto delivered = flush(linger_);
-    if (!delivered) {
-      std::fprintf(stderr, "actorproc: process %d: a pipe end was released: %s; they are lost\n", ::getpid(),
-                   delivered.error().message.c_str());
-    }
-  }
-  out_.clear();
+  deliver_or_log("released");
   return std::move(socket_);
 }
 

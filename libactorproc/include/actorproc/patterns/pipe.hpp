@@ -119,12 +119,19 @@ class pipe_end {
   expected<void> post(wire::envelope_builder& out, std::chrono::milliseconds timeout);
   expected<wire::frame_ptr> next(std::chrono::milliseconds timeout);
 
-  enum class pump_result { done, timeout, stuck };
-  // Moves bytes both ways until `done()` holds or the deadline passes.
+  // Moves bytes both ways until `done()` holds (true), or the deadline passes
+  // or nothing can change any more (false).
   template <class Done>
-  pump_result pump(Done&& done, std::chrono::steady_clock::time_point deadline);
+  bool pump(Done&& done, std::chrono::steady_clock::time_point deadline);
   void read_input();
   void write_output();
+  // What send and flush wait for: all output taken, or no taker left.
+  bool output_settled() const { return out_.empty() || write_failed_; }
+  // What receive and poll wait for (throws protocol_error on a bad header).
+  bool input_ready() { return peer_closed_ || in_.has_complete_frame(); }
+  // Delivers what is buffered within the linger, or logs how much was lost
+  // (`how` the end was given up); the output buffer is empty after.
+  void deliver_or_log(const char* how);
   // Closes with the linger; logs what could not be delivered.
   void close_and_log();
 
