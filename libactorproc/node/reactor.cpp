@@ -1,5 +1,7 @@
 #include "reactor.hpp"
 
+#include "exit_decision.hpp"
+
 #include <actorproc/process/pidfd.hpp>
 
 #include <kj/exception.h>
@@ -483,20 +485,11 @@ void reactor::on_exit(const std::shared_ptr<link>& l) {
   // frame and the rest of its stream are delivered (or the destination dies).
   if (l->parked) return;
   stop_reading(*l);
-  const exit_reason* kernel = &*l->reaped;
 
   exit_reason reason;
   {
     std::lock_guard lock(l->mutex);
-    if (l->imposed) {
-      reason = *l->imposed;
-    } else if (l->announced && !l->announced->is_normal()) {
-      reason = *l->announced;  // an exception, a protocol error or a launch failure the worker saw itself
-    } else if (kernel->what == exit_reason::kind::normal) {
-      reason = l->announced ? *l->announced : l->stop_reason.value_or(exit_reason::normal());
-    } else {
-      reason = *kernel;
-    }
+    reason = decide_exit_reason({*l->reaped, l->imposed, l->announced, l->stop_reason});
   }
   // Out of the table before anyone can see the exit: after join(), size() and
   // find() already agree that the actor is gone.
@@ -511,7 +504,6 @@ void reactor::on_exit(const std::shared_ptr<link>& l) {
     }
   }
   std::unordered_map<uint64_t, std::shared_ptr<pending_request>> pending;
-  std::vector<std::function<void(actor_ref, const exit_reason&)>> monitors;
   std::vector<uint64_t> watchers;
   {
     std::lock_guard lock(l->mutex);
@@ -523,7 +515,6 @@ void reactor::on_exit(const std::shared_ptr<link>& l) {
     l->socket.reset();
     l->out.clear();
     pending.swap(l->pending);
-    monitors.swap(l->monitors);
     watchers.swap(l->watchers);
   }
   l->changed.notify_all();
@@ -538,7 +529,6 @@ void reactor::on_exit(const std::shared_ptr<link>& l) {
     }
   }
   l->inflight.clear();
-  for (auto& on_down : monitors) on_down({l->id}, reason);
   for (uint64_t id : watchers) {
     auto watcher = find(id);
     if (!watcher) continue;
@@ -551,6 +541,8 @@ void reactor::on_exit(const std::shared_ptr<link>& l) {
   }
   wake_parked(*l);  // senders parked on it: their requests fail, their one-way messages are dropped
 
+  // The one report of this exit to the host: a CAF message to its proxy, whose
+  // exit reaches every monitor (supervisors, pools, actor_handle::monitor, join).
   if (hooks_.exited) hooks_.exited(*l);
   links_changed_.notify_all();
 }
