@@ -19,10 +19,6 @@ expected<void> actor_handle::post_with_fds(wire::envelope_builder& out, std::chr
   return link_->enqueue(out.message(), timeout, detail::delivery::user, std::move(fds));
 }
 
-expected<void> actor_handle::post_message(capnp::MessageBuilder& message, std::chrono::milliseconds timeout) const {
-  return link_->enqueue(message, timeout, detail::delivery::user);
-}
-
 std::optional<expected<void>> actor_handle::post_unless_dying(capnp::MessageBuilder& message,
                                                               std::chrono::milliseconds timeout) const {
   auto sent = link_->enqueue(message, timeout, detail::delivery::user, {}, detail::if_dying::refuse);
@@ -61,23 +57,11 @@ bool actor_handle::alive() const { return !exit().has_value(); }
 std::optional<exit_reason> actor_handle::exit() const { return link_->exit_reason_now(); }
 
 expected<exit_reason> actor_handle::join(std::chrono::milliseconds timeout) const {
-  std::unique_lock lock(link_->mutex);
-  if (!link_->changed.wait_for(lock, timeout, [&] { return link_->final_reason.has_value(); })) {
-    return error(errc::timeout,
-                 "actor '" + link_->name + "' still running after " + std::to_string(timeout.count()) + " ms");
-  }
-  return *link_->final_reason;
+  return link_->owner.join(*link_, timeout);
 }
 
 void actor_handle::monitor(std::function<void(actor_ref, const exit_reason&)> on_down) const {
-  std::unique_lock lock(link_->mutex);
-  if (link_->final_reason) {
-    auto reason = *link_->final_reason;
-    lock.unlock();
-    on_down({link_->id}, reason);
-    return;
-  }
-  link_->monitors.push_back(std::move(on_down));
+  link_->owner.monitor(*link_, std::move(on_down));
 }
 
 actor_stats actor_handle::stats() const {

@@ -65,6 +65,11 @@ class link_owner {
   virtual void want_write(link& l) = 0;
   /// Begin the stop ladder of `l`.
   virtual void stop(link& l, exit_reason reason, std::chrono::milliseconds grace) = 0;
+  /// Calls `on_down` once `l` has exited (at once if it has): on the node's one
+  /// exit path, the CAF proxy of the process.
+  virtual void monitor(link& l, std::function<void(actor_ref, const exit_reason&)> on_down) = 0;
+  /// Waits up to `timeout` for `l`'s exit, on the same path.
+  virtual expected<exit_reason> join(link& l, std::chrono::milliseconds timeout) = 0;
 };
 
 enum class link_state { starting, running, exited };
@@ -148,7 +153,6 @@ struct link {
   std::optional<exit_reason> stop_reason;  // what a stop request asked for
   std::optional<exit_reason> final_reason;
   std::unordered_map<uint64_t, std::shared_ptr<pending_request>> pending;
-  std::vector<std::function<void(actor_ref, const exit_reason&)>> monitors;
   std::vector<uint64_t> watchers;  // actors that asked (system monitor) to hear of this exit
 
   std::atomic<uint64_t> messages_in{0};

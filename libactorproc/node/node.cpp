@@ -154,6 +154,38 @@ struct node::impl final : detail::link_owner {
     if (proxy) caf::anon_send(proxy, stop_atom::value, static_cast<int64_t>(grace.count()));
   }
 
+  void monitor(detail::link& l, std::function<void(actor_ref, const exit_reason&)> on_down) override {
+    actor_ref ref{l.id};
+    caf::actor proxy = proxy_for(l.id);
+    if (!proxy) {  // exited: its proxy is gone, and its exit reason is final
+      on_down(ref, l.exit_reason_now().value_or(exit_reason::normal()));
+      return;
+    }
+    // Runs once the proxy has exited with the process's reason, or at once if it
+    // already has (CAF calls an attachable added to a terminated actor at once).
+    proxy->attach_functor([ref, on_down = std::move(on_down)](const caf::error& reason) {
+      on_down(ref, from_caf_error(reason));
+    });
+  }
+
+  expected<exit_reason> join(detail::link& l, std::chrono::milliseconds timeout) override {
+    caf::actor proxy = proxy_for(l.id);
+    if (proxy) {
+      caf::scoped_actor self{*system};
+      self->monitor(proxy);
+      bool down = false;
+      self->receive([&](caf::down_msg&) { down = true; },
+                    caf::after(std::max(timeout, std::chrono::milliseconds(0))) >> [] {});
+      if (!down) {
+        return error(errc::timeout,
+                     "actor '" + l.name + "' still running after " + std::to_string(timeout.count()) + " ms");
+      }
+    }
+    // The proxy exits after the reactor made the reason final.
+    if (auto reason = l.exit_reason_now()) return *reason;
+    return error(errc::node_stopped, "actor '" + l.name + "': the node stopped before it exited");
+  }
+
   caf::actor proxy_for(uint64_t id) {
     std::lock_guard lock(proxies_mutex);
     auto it = proxies.find(id);

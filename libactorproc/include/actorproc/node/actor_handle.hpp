@@ -15,8 +15,13 @@
 //   is gone `grace` after the stop, as with OTP's shutdown timeout. join()
 //   waits for the exit and returns its reason.
 //
-// WARNING: monitor callbacks run on the node's reactor thread; keep them short
-// and never block in them on another actor of the same node.
+// Exits reach the host one way: the reactor sees the process exit, reaps it and
+// sends one CAF message to the process's proxy actor, which exits with the
+// process's exit reason. monitor() and join() are built on that proxy, as are
+// supervisors and pools (node/caf_interop.hpp).
+//
+// WARNING: monitor callbacks run on a thread of the node's CAF scheduler; keep
+// them short and never block in them (send a message to an actor instead).
 
 #include <actorproc/actor/actor_ref.hpp>
 #include <actorproc/actor/context.hpp>
@@ -36,7 +41,6 @@ namespace actorproc {
 
 namespace detail {
 struct link;
-struct name_entry;
 }  // namespace detail
 
 /// Counters of one actor, as seen by the node.
@@ -124,22 +128,24 @@ class actor_handle {
 
   friend bool operator==(const actor_handle& a, const actor_handle& b) { return a.link_ == b.link_; }
 
- private:
-  friend struct detail::name_entry;
-  expected<void> post(wire::envelope_builder& out, std::chrono::milliseconds timeout) const;
-  expected<void> post_with_fds(wire::envelope_builder& out, std::chrono::milliseconds timeout,
-                               std::vector<unique_fd> fds) const;
-  /// Sends an envelope built elsewhere (already addressed to this actor).
-  expected<void> post_message(capnp::MessageBuilder& message, std::chrono::milliseconds timeout) const;
-  // For named handles, which must never hand a message to an incarnation whose
-  // death the node has already seen: each sends nothing then and answers
-  // std::nullopt, so the caller can apply its restarting policy instead.
+  // For handles that follow an actor across restarts (named_actor), which must
+  // never hand a message to an incarnation whose death the node has already
+  // seen: each sends nothing then and answers std::nullopt, so the caller can
+  // apply its restarting policy instead.
+
+  /// Sends an envelope built elsewhere, already addressed to this actor.
   std::optional<expected<void>> post_unless_dying(capnp::MessageBuilder& message,
                                                   std::chrono::milliseconds timeout) const;
+  /// A request, addressed here, unless the actor is dying.
   std::optional<expected<wire::frame_ptr>> call_unless_dying(wire::envelope_builder& out,
                                                              std::chrono::milliseconds timeout) const;
   /// Whether the node has seen it die (its exit may not be final yet).
   bool dying() const;
+
+ private:
+  expected<void> post(wire::envelope_builder& out, std::chrono::milliseconds timeout) const;
+  expected<void> post_with_fds(wire::envelope_builder& out, std::chrono::milliseconds timeout,
+                               std::vector<unique_fd> fds) const;
   expected<wire::frame_ptr> call(wire::envelope_builder& out, std::chrono::milliseconds timeout) const;
   void call_async(wire::envelope_builder& out, std::function<void(expected<wire::frame_ptr>)> then) const;
 
