@@ -1,6 +1,8 @@
 // The node: the zygote, the CAF actor system with one proxy actor per process,
-// and the reactor. This is the only translation unit of the library that
-// includes CAF's actor headers (they cost ~15 s of compile time each).
+// and the reactor. CAF's actor headers cost ~15 s of compile time per
+// translation unit, so only the files that define or call host actors include
+// them (here, the supervisor's actor and API, the name registry, the pool's
+// dispatcher); public headers forward-declare.
 
 #include <actorproc/node/caf_interop.hpp>
 #include <actorproc/node/node.hpp>

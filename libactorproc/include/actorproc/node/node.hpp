@@ -16,11 +16,12 @@
 //   every worker (see process/zygote.hpp);
 // - a caf::actor_system: each actor process is represented by a CAF proxy actor
 //   that owns its stop ladder and exits with the process, so CAF actors in the
-//   node (supervisors, pattern actors) monitor processes like any CAF actor
+//   node (supervisors, the pool's dispatcher) monitor processes like any CAF actor
 //   (see node/caf_interop.hpp);
 // - one reactor thread: epoll over every mailbox socket and every pidfd. It
 //   routes frames between actors, completes requests, and reaps children. There
-//   is no thread per child.
+//   is no thread per child. It reports each exit once, as a CAF message to the
+//   process's proxy; actor_handle::monitor and join are built on that proxy.
 //
 // Process hygiene: children are watched through pidfds (a reused PID is never
 // signalled), reaped as soon as they exit (no zombies), inherit no descriptor but

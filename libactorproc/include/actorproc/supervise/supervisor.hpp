@@ -26,6 +26,11 @@
 // Beyond OTP: restart backoff, heartbeats (child_spec::heartbeat), named handles
 // that survive restarts with a declared policy for messages sent meanwhile, and
 // a restart log.
+//
+// Every call below is a CAF request to the supervisor's actor, answered once
+// the tree has done it (start_child returns once the child is ready); a call
+// on a supervisor that has exited fails with actor_down (which_children and
+// snapshot then return empty lists).
 
 #include <actorproc/base/expected.hpp>
 #include <actorproc/node/node.hpp>
