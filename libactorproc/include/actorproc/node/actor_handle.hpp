@@ -19,8 +19,9 @@
 // and never block in them on another actor of the same node.
 
 #include <actorproc/actor/actor_ref.hpp>
-#include <actorproc/actor/context.hpp>
+#include <actorproc/base/defaults.hpp>
 #include <actorproc/base/expected.hpp>
+#include <actorproc/base/unique_fd.hpp>
 #include <actorproc/wire/envelope.hpp>
 #include <actorproc/wire/message.hpp>
 
@@ -31,6 +32,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace actorproc {
 
