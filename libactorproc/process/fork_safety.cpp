@@ -1,4 +1,4 @@
-#include "fork_safety.hpp"
+#include <actorproc/process/fork_safety.hpp>
 
 #include <dirent.h>
 
