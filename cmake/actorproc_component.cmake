@@ -3,6 +3,10 @@
 # Builds one layer of the library (wire, process, actor, node) the same way every
 # time: a static library `actorproc_<name>` with the alias `actorproc::<name>`, the
 # public headers of libactorproc/include, warnings on, and an export for install.
+# Its own sources also see the library-internal headers (libactorproc/internal,
+# see libactorproc/CMakeLists.txt); that directory is PRIVATE, so it reaches
+# neither the export nor the programs that link the library.
+set(ACTORPROC_INTERNAL_INCLUDE_DIR ${PROJECT_SOURCE_DIR}/libactorproc/internal)
 function(actorproc_component name)
   cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
   set(target actorproc_${name})
@@ -14,6 +18,7 @@ function(actorproc_component name)
   target_include_directories(${target} PUBLIC
     $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/libactorproc/include>
     $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  target_include_directories(${target} PRIVATE ${ACTORPROC_INTERNAL_INCLUDE_DIR})
   target_compile_features(${target} PUBLIC cxx_std_20)
   target_compile_options(${target} PRIVATE -Wall -Wextra)
   target_link_libraries(${target} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})

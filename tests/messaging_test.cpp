@@ -6,6 +6,7 @@
 
 #include <examples/messages.capnp.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -269,6 +270,7 @@ BOOST_AUTO_TEST_CASE(a_fast_worker_flooding_a_slow_one_is_held_back_by_the_node_
   auto fast = n.spawn("echo").value();
   constexpr uint64_t count = 3000;
   std::optional<expected<message<testing::Report>>> flooded;
+  std::atomic<bool> flood_answered{false};  // publishes `flooded` to this thread
   std::thread flooder([&] {
     flooded = fast.request<testing::Flood, testing::Report>(
         [&](testing::Flood::Builder b) {
@@ -276,9 +278,10 @@ BOOST_AUTO_TEST_CASE(a_fast_worker_flooding_a_slow_one_is_held_back_by_the_node_
           b.setCount(count);
         },
         120s);
+    flood_answered = true;
   });
   std::size_t peak = 0;
-  while (!flooded.has_value()) {
+  while (!flood_answered) {
     peak = std::max(peak, slow.stats().mailbox_bytes);
     std::this_thread::yield();
   }

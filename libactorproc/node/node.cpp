@@ -8,7 +8,7 @@
 #include <actorproc/node/node.hpp>
 #include <actorproc/node/stop_ladder.hpp>
 
-#include "../process/fork_safety.hpp"
+#include <actorproc/process/fork_safety.hpp>
 #include "link.hpp"
 #include "reactor.hpp"
 

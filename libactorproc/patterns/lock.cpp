@@ -1,4 +1,4 @@
-#include <actorproc/patterns/lock.hpp>
+#include "lock_actor.hpp"
 
 #include "waiters.hpp"
 

@@ -1,6 +1,6 @@
-#include <actorproc/patterns/port.hpp>
+#include "port_actor.hpp"
 
-#include "../process/command.hpp"
+#include <actorproc/process/command.hpp>
 #include "waiters.hpp"
 
 #include <actorproc/process/pidfd.hpp>

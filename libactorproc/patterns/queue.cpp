@@ -1,4 +1,4 @@
-#include <actorproc/patterns/queue.hpp>
+#include "queue_actor.hpp"
 
 #include "waiters.hpp"
 

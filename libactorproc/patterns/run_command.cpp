@@ -9,7 +9,7 @@
 
 #include <actorproc/patterns/port.hpp>
 
-#include "../process/command.hpp"
+#include <actorproc/process/command.hpp>
 
 #include <actorproc/process/pidfd.hpp>
 

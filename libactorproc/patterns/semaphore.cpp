@@ -1,4 +1,4 @@
-#include <actorproc/patterns/sync.hpp>
+#include "sync_actors.hpp"
 
 #include "waiters.hpp"
 

@@ -1,4 +1,4 @@
-#include <actorproc/patterns/shared.hpp>
+#include "shared_actors.hpp"
 
 #include "waiters.hpp"
 

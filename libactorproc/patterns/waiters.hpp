@@ -1,6 +1,7 @@
 #pragma once
-// Shared by the pattern actors that keep requests waiting (queue, lock, the
-// synchronization actors). Internal.
+// The bookkeeping shared by the pattern actors that keep requests waiting
+// (queue, lock, the synchronization actors, port): their waiters, and the
+// actors they watch. Private to the patterns layer.
 //
 // A waiter is any struct whose first two fields are `uint64_t timer` and
 // `deferred_reply reply`; the containers are deques or vectors of them.
@@ -9,10 +10,31 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 
 namespace actorproc::detail {
+
+/// A request kept waiting, and nothing more.
+struct timed_waiter {
+  uint64_t timer = 0;
+  deferred_reply reply;
+};
+
+/// The actors a pattern actor monitors: each once, and never the node (id 0),
+/// which does not die before its actors.
+class watchers {
+ public:
+  void watch(uint64_t who, context& ctx) {
+    if (who != 0 && watched_.insert(who).second) ctx.monitor({who});
+  }
+  void forget(uint64_t who) { watched_.erase(who); }
+
+ private:
+  std::set<uint64_t> watched_;
+};
 
 /// Answers the request being handled with an error (deferred, then failed at once).
 inline void refuse(context& ctx, errc code, const std::string& message) { ctx.fail(ctx.defer(), code, message); }

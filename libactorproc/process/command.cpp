@@ -1,4 +1,4 @@
-#include "command.hpp"
+#include <actorproc/process/command.hpp>
 
 #include "child_setup.hpp"
 

@@ -1,6 +1,10 @@
-#include "fork_safety.hpp"
+#include <actorproc/process/fork_safety.hpp>
 
 #include <dirent.h>
+
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/common_interface_defs.h>
+#endif
 
 #include <chrono>
 #include <thread>
@@ -26,9 +30,22 @@ std::size_t tasks_listed() {
   return count;
 }
 
+// ThreadSanitizer's runtime starts a thread of its own with the program's
+// first pthread_create (the first node's CAF threads), and keeps it: a second
+// node in the same process would see two threads and refuse to start. That
+// thread holds none of the program's locks (TSan takes its own around fork), so
+// it is no hazard; __sanitizer_sandbox_on_notify() stops it for good (and
+// keeps race detection on), so that the count below sees only our threads.
+void stop_sanitizer_threads() {
+#if defined(__SANITIZE_THREAD__)
+  __sanitizer_sandbox_on_notify(nullptr);
+#endif
+}
+
 }  // namespace
 
 std::size_t thread_count() {
+  stop_sanitizer_threads();
   auto deadline = std::chrono::steady_clock::now() + settle_time;
   std::size_t count = tasks_listed();
   while (count > 1 && std::chrono::steady_clock::now() < deadline) {

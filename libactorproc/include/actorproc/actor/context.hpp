@@ -34,6 +34,7 @@
 //   like a timer, never inside one.
 
 #include <actorproc/actor/actor_ref.hpp>
+#include <actorproc/base/defaults.hpp>
 #include <actorproc/base/expected.hpp>
 #include <actorproc/base/unique_fd.hpp>
 #include <actorproc/wire/batch_builder.hpp>
@@ -47,15 +48,6 @@
 #include <vector>
 
 namespace actorproc {
-
-/// The default deadline of request() and of a send into a full buffer.
-inline constexpr std::chrono::milliseconds default_timeout{5000};
-
-/// A fill function for messages without fields: send<Ping>(to).
-struct no_fields {
-  template <class Builder>
-  void operator()(Builder) const {}
-};
 
 class context;
 namespace detail {

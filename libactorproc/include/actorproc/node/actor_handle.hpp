@@ -24,8 +24,9 @@
 // them short and never block in them (send a message to an actor instead).
 
 #include <actorproc/actor/actor_ref.hpp>
-#include <actorproc/actor/context.hpp>
+#include <actorproc/base/defaults.hpp>
 #include <actorproc/base/expected.hpp>
+#include <actorproc/base/unique_fd.hpp>
 #include <actorproc/wire/envelope.hpp>
 #include <actorproc/wire/message.hpp>
 
@@ -36,6 +37,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace actorproc {
 

@@ -1,5 +1,5 @@
 #pragma once
-// For CAF actors in the node (supervisors, the pool's dispatcher): each actor process
+// For CAF actors in the node (supervisors, the pool's dispatcher, a program's own): each actor process
 // is represented by a CAF proxy actor that exits when the process exits, with
 // the process's exit reason as its CAF exit error. So a CAF actor watches a
 // process with plain `self->monitor(proxy_of(handle))` and gets a down_msg.

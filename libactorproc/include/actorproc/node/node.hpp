@@ -13,11 +13,12 @@
 //
 // What the node runs:
 // - the zygote, forked in the constructor before any thread exists, which forks
-//   every worker (see process/zygote.hpp);
+//   every worker (see process/launch.hpp for the start methods);
 // - a caf::actor_system: each actor process is represented by a CAF proxy actor
 //   that owns its stop ladder and exits with the process, so CAF actors in the
-//   node (supervisors, the pool's dispatcher) monitor processes like any CAF actor
-//   (see node/caf_interop.hpp);
+//   node (supervisors, the pool's dispatcher, a program's own) monitor processes
+//   like any CAF actor (see node/caf_interop.hpp). Pattern actors (queue,
+//   lock...) are not CAF actors: each is a worker process like any other;
 // - one reactor thread: epoll over every mailbox socket and every pidfd. It
 //   routes frames between actors, completes requests, and reaps children. There
 //   is no thread per child. It reports each exit once, as a CAF message to the

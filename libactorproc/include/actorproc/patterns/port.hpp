@@ -74,7 +74,7 @@
 #include <actorproc/actor/context.hpp>
 #include <actorproc/actor/entry_table.hpp>
 #include <actorproc/node/node.hpp>
-#include <actorproc/patterns/queue.hpp>
+#include <actorproc/patterns/client.hpp>
 #include <actorproc/port.capnp.h>
 
 #include <sys/types.h>
@@ -119,31 +119,10 @@ struct port_options {
 /// The registered actor type of ports.
 inline constexpr const char* port_type = "actorproc.port";
 
-/// The port actor. Register it with add_port(); start it with start_port(), or
-/// under a supervisor with child_spec{.actor_type = port_type, .args = port_args(options)}.
-class port_actor {
- public:
-  using handles = actorproc::handles<schema::PortWrite, schema::PortCloseInput, schema::PortRead, schema::PortSignal,
-                                     schema::PortStat>;
-  explicit port_actor(context& ctx);
-  ~port_actor();
-  port_actor(const port_actor&) = delete;
-  port_actor& operator=(const port_actor&) = delete;
-
-  void on(schema::PortWrite::Reader m, context& ctx);
-  void on(schema::PortCloseInput::Reader m, context& ctx);
-  void on(schema::PortRead::Reader m, context& ctx);
-  void on(schema::PortSignal::Reader m, context& ctx);
-  void on(schema::PortStat::Reader m, context& ctx);
-
-  struct impl;
-
- private:
-  std::unique_ptr<impl> impl_;
-};
-
-/// Registers the port actor type (as port_type, "actorproc.port").
-inline void add_port(entry_table& actors) { actors.add<port_actor>(port_type); }
+/// Registers the port actor type (as port_type, "actorproc.port"). Start a
+/// port with start_port(), or under a supervisor with
+/// child_spec{.actor_type = port_type, .args = port_args(options)}.
+void add_port(entry_table& actors);
 
 /// The spawn arguments that carry `options` to a port actor.
 std::vector<std::string> port_args(const port_options& options);

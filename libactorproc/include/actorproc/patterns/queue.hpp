@@ -38,15 +38,10 @@
 #include <actorproc/actor/context.hpp>
 #include <actorproc/actor/entry_table.hpp>
 #include <actorproc/node/node.hpp>
+#include <actorproc/patterns/client.hpp>
 #include <actorproc/queue.capnp.h>
 
-#include <capnp/message.h>
-
-#include <algorithm>
 #include <cstdint>
-#include <deque>
-#include <memory>
-#include <set>
 
 namespace actorproc {
 
@@ -56,58 +51,8 @@ struct queue_options {
   bool joinable = false;
 };
 
-/// The queue actor. Register it with add_queue(); start it with start_queue().
-class queue_actor {
- public:
-  using handles = actorproc::handles<schema::QueuePut, schema::QueueGet, schema::QueueTaskDone, schema::QueueJoin,
-                                     schema::QueueClose, schema::QueueStat>;
-  explicit queue_actor(context& ctx);
-
-  void on(schema::QueuePut::Reader m, context& ctx);
-  void on(schema::QueueGet::Reader m, context& ctx);
-  void on(schema::QueueTaskDone::Reader m, context& ctx);
-  void on(schema::QueueJoin::Reader m, context& ctx);
-  void on(schema::QueueClose::Reader m, context& ctx);
-  void on(schema::QueueStat::Reader m, context& ctx);
-  void on_down(actor_ref who, const exit_reason& why, context& ctx);
-
- private:
-  using item_ptr = std::unique_ptr<capnp::MallocMessageBuilder>;  // root: QueueItem
-  struct waiting_put {
-    uint64_t timer;
-    deferred_reply reply;
-    item_ptr item;
-  };
-  struct waiting_get {
-    uint64_t timer;
-    deferred_reply reply;
-  };
-  struct taken {
-    uint64_t ticket;
-    uint64_t consumer;
-    item_ptr item;
-  };
-
-  void give(item_ptr item, const deferred_reply& to, context& ctx);
-  void admit(item_ptr item, context& ctx);
-  void serve(context& ctx);
-
-  std::size_t maxsize_;
-  bool joinable_;
-  bool closed_ = false;
-  std::deque<item_ptr> items_;
-  std::deque<waiting_put> putters_;
-  std::deque<waiting_get> getters_;
-  std::deque<taken> in_progress_;
-  std::vector<deferred_reply> joiners_;
-  std::set<uint64_t> watched_;
-  std::size_t unfinished_ = 0;
-  uint64_t next_ticket_ = 1;
-  uint64_t redelivered_ = 0;
-};
-
 /// Registers the queue actor type (as "actorproc.queue").
-inline void add_queue(entry_table& actors) { actors.add<queue_actor>("actorproc.queue"); }
+void add_queue(entry_table& actors);
 
 /// Starts a queue actor on `n`.
 expected<actor_handle> start_queue(node& n, queue_options options = {});
@@ -131,60 +76,6 @@ struct queue_status {
   std::size_t unfinished = 0;
   uint64_t redelivered = 0;
 };
-
-/// Requests from an actor to another (the Caller of queue_client in workers).
-struct from_actor {
-  context& ctx;
-  actor_ref to;
-  template <class M, class R, class Fill>
-  expected<message<R>> request(Fill&& fill, std::chrono::milliseconds timeout) const {
-    return ctx.request<M, R>(to, std::forward<Fill>(fill), timeout);
-  }
-};
-
-namespace detail {
-/// A blocking operation's actor answers it itself when its timeout passes; the
-/// request waits this much longer, so that the answer, not a timeout, arrives.
-inline constexpr std::chrono::milliseconds answer_margin{2000};
-
-/// A timeout as a wire field (UInt32 milliseconds), clamped.
-inline uint32_t timeout_millis(std::chrono::milliseconds timeout) {
-  return static_cast<uint32_t>(std::clamp<std::chrono::milliseconds::rep>(timeout.count(), 0, UINT32_MAX));
-}
-
-/// The outcome of a request whose answer carries nothing.
-template <class R>
-expected<void> ok(expected<message<R>> r) {
-  if (!r) return r.error();
-  return {};
-}
-
-/// The answer `r` as read by `read`, or its error.
-template <class R, class Read>
-auto then(expected<message<R>> r, Read read) -> expected<decltype(read(*r))> {
-  if (!r) return r.error();
-  return read(*r);
-}
-
-/// A request without fields, with the default timeout.
-template <class M, class R, class Caller>
-expected<message<R>> simple_request(const Caller& caller) {
-  return caller.template request<M, R>(no_fields{}, default_timeout);
-}
-
-/// A blocking request, which the actor answers itself once `timeout` passes (M
-/// has a timeoutMillis field): it waits answer_margin longer, plus `extra`.
-template <class M, class R, class Caller, class Fill = no_fields>
-expected<message<R>> timed_request(const Caller& caller, std::chrono::milliseconds timeout, Fill&& fill = {},
-                                   std::chrono::milliseconds extra = std::chrono::milliseconds(0)) {
-  return caller.template request<M, R>(
-      [&](typename M::Builder b) {
-        b.setTimeoutMillis(timeout_millis(timeout));
-        fill(b);
-      },
-      timeout + extra + answer_margin);
-}
-}  // namespace detail
 
 /// The queue's operations for any Caller with request<M, R>(fill, timeout):
 /// actor_handle in the node, from_actor in a worker.

@@ -18,53 +18,16 @@
 #include <actorproc/actor/context.hpp>
 #include <actorproc/actor/entry_table.hpp>
 #include <actorproc/node/node.hpp>
-#include <actorproc/patterns/queue.hpp>
+#include <actorproc/patterns/client.hpp>
 #include <actorproc/shared.capnp.h>
 
-#include <capnp/message.h>
-
-#include <map>
-#include <memory>
+#include <string>
 #include <vector>
 
 namespace actorproc {
 
-namespace detail {
-using stored_value = std::unique_ptr<capnp::MallocMessageBuilder>;  // root: SharedValue
-stored_value copy_value(schema::SharedValue::Reader in);
-}  // namespace detail
-
-class dict_actor {
- public:
-  using handles = actorproc::handles<schema::DictSet, schema::DictGet, schema::DictDelete, schema::DictKeys>;
-  explicit dict_actor(context& ctx);
-  void on(schema::DictSet::Reader m, context& ctx);
-  void on(schema::DictGet::Reader m, context& ctx);
-  void on(schema::DictDelete::Reader m, context& ctx);
-  void on(schema::DictKeys::Reader m, context& ctx);
-
- private:
-  std::size_t max_entries_;
-  std::map<std::string, detail::stored_value, std::less<>> entries_;
-};
-
-class list_actor {
- public:
-  using handles = actorproc::handles<schema::ListAppend, schema::ListGet, schema::ListLen>;
-  explicit list_actor(context& ctx);
-  void on(schema::ListAppend::Reader m, context& ctx);
-  void on(schema::ListGet::Reader m, context& ctx);
-  void on(schema::ListLen::Reader m, context& ctx);
-
- private:
-  std::size_t max_entries_;
-  std::vector<detail::stored_value> items_;
-};
-
 /// Registers the dict and list actor types ("actorproc.dict", "actorproc.list").
-inline void add_shared(entry_table& actors) {
-  actors.add<dict_actor>("actorproc.dict").add<list_actor>("actorproc.list");
-}
+void add_shared(entry_table& actors);
 expected<actor_handle> start_dict(node& n, std::size_t max_entries = 100000);
 expected<actor_handle> start_list(node& n, std::size_t max_entries = 100000);
 

@@ -65,28 +65,19 @@
 #include <actorproc/actor/context.hpp>
 #include <actorproc/actor/entry_table.hpp>
 #include <actorproc/node/node.hpp>
+#include <actorproc/patterns/client.hpp>
 #include <actorproc/patterns/lock.hpp>
-#include <actorproc/patterns/queue.hpp>
 #include <actorproc/sync.capnp.h>
 
 #include <bit>
 #include <chrono>
 #include <cstdint>
-#include <deque>
-#include <map>
 #include <optional>
+#include <string>
 #include <type_traits>
-#include <variant>
+#include <vector>
 
 namespace actorproc {
-
-namespace detail {
-/// A request kept waiting by a synchronization actor (see patterns/waiters.hpp).
-struct timed_waiter {
-  uint64_t timer = 0;
-  deferred_reply reply;
-};
-}  // namespace detail
 
 // ---------------------------------------------------------------------------
 // Semaphore and BoundedSemaphore
@@ -96,28 +87,6 @@ struct semaphore_options {
   uint32_t value = 1;  // the initial number of permits
   bool bounded = false;
   bool return_on_death = true;  // a dead holder's permits are freed
-};
-
-class semaphore_actor {
- public:
-  using handles = actorproc::handles<schema::SemaphoreAcquire, schema::SemaphoreRelease, schema::SemaphoreStat>;
-  explicit semaphore_actor(context& ctx);
-  void on(schema::SemaphoreAcquire::Reader m, context& ctx);
-  void on(schema::SemaphoreRelease::Reader m, context& ctx);
-  void on(schema::SemaphoreStat::Reader m, context& ctx);
-  void on_down(actor_ref who, const exit_reason& why, context& ctx);
-
- private:
-  void grant(const deferred_reply& to, context& ctx);
-  void serve(context& ctx);
-
-  uint64_t initial_;
-  uint64_t value_;
-  bool bounded_;
-  bool return_on_death_;
-  std::deque<detail::timed_waiter> waiters_;
-  std::map<uint64_t, uint64_t> held_;  // permits by the actor that acquired them
-  detail::watchers watched_;
 };
 
 expected<actor_handle> start_semaphore(node& n, semaphore_options options = {});
@@ -174,21 +143,6 @@ struct event_options {
   std::string name = {};
 };
 
-class event_actor {
- public:
-  using handles = actorproc::handles<schema::EventSet, schema::EventClear, schema::EventWait, schema::EventStat>;
-  void on(schema::EventSet::Reader m, context& ctx);
-  void on(schema::EventClear::Reader m, context& ctx);
-  void on(schema::EventWait::Reader m, context& ctx);
-  void on(schema::EventStat::Reader m, context& ctx);
-
- private:
-  void reply_state(const deferred_reply& to, context& ctx);
-
-  bool set_ = false;
-  std::deque<detail::timed_waiter> waiters_;
-};
-
 expected<actor_handle> start_event(node& n, event_options options = {});
 
 struct event_status {
@@ -233,30 +187,6 @@ inline event_client<from_actor> event_in(context& ctx, actor_ref e) {
 
 struct condition_options {
   std::string name = {};
-};
-
-class condition_actor {
- public:
-  using handles = actorproc::handles<schema::LockAcquire, schema::LockRelease, schema::ConditionWait,
-                                     schema::ConditionNotify, schema::ConditionStat>;
-  void on(schema::LockAcquire::Reader m, context& ctx) { lock_.acquire(m, ctx); }
-  void on(schema::LockRelease::Reader, context& ctx) { lock_.release(ctx); }
-  void on(schema::ConditionWait::Reader m, context& ctx);
-  void on(schema::ConditionNotify::Reader m, context& ctx);
-  void on(schema::ConditionStat::Reader m, context& ctx);
-  void on_down(actor_ref who, const exit_reason& why, context& ctx);
-
- private:
-  struct waiter {
-    uint64_t timer = 0;
-    deferred_reply reply;
-    std::size_t depth = 1;  // the lock's depth to restore
-    std::chrono::milliseconds reacquire{0};
-  };
-  void wake(const waiter& w, bool notified, context& ctx);
-
-  detail::lock_core lock_{true};
-  std::deque<waiter> waiters_;
 };
 
 expected<actor_handle> start_condition(node& n, condition_options options = {});
@@ -325,29 +255,6 @@ struct barrier_options {
   std::chrono::milliseconds timeout = default_timeout;  // of a wait() that names none
 };
 
-class barrier_actor {
- public:
-  using handles =
-      actorproc::handles<schema::BarrierWait, schema::BarrierAbort, schema::BarrierReset, schema::BarrierStat>;
-  explicit barrier_actor(context& ctx);
-  void on(schema::BarrierWait::Reader m, context& ctx);
-  void on(schema::BarrierAbort::Reader m, context& ctx);
-  void on(schema::BarrierReset::Reader m, context& ctx);
-  void on(schema::BarrierStat::Reader m, context& ctx);
-  void on_down(actor_ref who, const exit_reason& why, context& ctx);
-
- private:
-  void break_barrier(const std::string& why, context& ctx);
-  void fail_waiters(const std::string& why, context& ctx);
-
-  uint32_t parties_;
-  std::chrono::milliseconds timeout_;
-  bool broken_ = false;
-  std::string broken_by_;
-  std::deque<detail::timed_waiter> waiters_;  // in arrival order: the index is the position
-  detail::watchers watched_;
-};
-
 /// Fails with invalid_argument when `parties` is 0.
 expected<actor_handle> start_barrier(node& n, barrier_options options);
 
@@ -411,21 +318,6 @@ struct value_options {
   static_assert(std::is_same_v<T, int64_t> || std::is_same_v<T, double>, "a Value is an int64_t or a double");
   std::string name = {};
   T initial = 0;
-};
-
-class value_actor {
- public:
-  using handles = actorproc::handles<schema::ValueGet, schema::ValueSet, schema::ValueAdd, schema::ValueCompareAndSet>;
-  explicit value_actor(context& ctx);
-  void on(schema::ValueGet::Reader m, context& ctx);
-  void on(schema::ValueSet::Reader m, context& ctx);
-  void on(schema::ValueAdd::Reader m, context& ctx);
-  void on(schema::ValueCompareAndSet::Reader m, context& ctx);
-
- private:
-  std::variant<int64_t, double> value_;
-  bool matches(schema::Scalar::Reader s) const;
-  void reply_value(context& ctx, bool swapped = false);
 };
 
 namespace detail {
@@ -506,12 +398,6 @@ value_client<T, from_actor> value_in(context& ctx, actor_ref v) {
 
 /// Registers every synchronization actor type: "actorproc.semaphore",
 /// "actorproc.event", "actorproc.condition", "actorproc.barrier", "actorproc.value".
-inline void add_sync(entry_table& actors) {
-  actors.add<semaphore_actor>("actorproc.semaphore")
-      .add<event_actor>("actorproc.event")
-      .add<condition_actor>("actorproc.condition")
-      .add<barrier_actor>("actorproc.barrier")
-      .add<value_actor>("actorproc.value");
-}
+void add_sync(entry_table& actors);
 
 }  // namespace actorproc

@@ -1,0 +1,86 @@
+#pragma once
+// What every pattern client is built on: the Caller concept and the request
+// shapes the pattern protocols share.
+//
+// Each pattern (queue, lock, shared dict and list, the synchronization
+// primitives, port) is an actor process of its own, and its client template
+// (queue_client<Caller>, lock_client<Caller>, ...) turns each operation into one
+// request to it. A Caller is anything with request<M, R>(fill, timeout):
+// - actor_handle, from the node (any thread);
+// - from_actor, from a handler inside a worker.
+//
+// A blocking operation (a get on an empty queue, an acquire) carries its
+// timeout in the message: the pattern's actor answers it itself once the
+// timeout passes, and the request waits detail::answer_margin longer, so that
+// the caller gets the actor's answer (queue_empty, timeout...) rather than a
+// request timeout of its own.
+
+#include <actorproc/actor/actor_ref.hpp>
+#include <actorproc/actor/context.hpp>
+#include <actorproc/base/defaults.hpp>
+#include <actorproc/base/expected.hpp>
+#include <actorproc/wire/message.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <utility>
+
+namespace actorproc {
+
+/// The Caller of a pattern client inside a worker: requests from the actor
+/// behind `ctx` to the pattern actor `to`.
+struct from_actor {
+  context& ctx;
+  actor_ref to;
+  template <class M, class R, class Fill>
+  expected<message<R>> request(Fill&& fill, std::chrono::milliseconds timeout) const {
+    return ctx.request<M, R>(to, std::forward<Fill>(fill), timeout);
+  }
+};
+
+namespace detail {
+/// A blocking operation's actor answers it itself when its timeout passes; the
+/// request waits this much longer, so that the answer, not a timeout, arrives.
+inline constexpr std::chrono::milliseconds answer_margin{2000};
+
+/// A timeout as a wire field (UInt32 milliseconds), clamped.
+inline uint32_t timeout_millis(std::chrono::milliseconds timeout) {
+  return static_cast<uint32_t>(std::clamp<std::chrono::milliseconds::rep>(timeout.count(), 0, UINT32_MAX));
+}
+
+/// The outcome of a request whose answer carries nothing.
+template <class R>
+expected<void> ok(expected<message<R>> r) {
+  if (!r) return r.error();
+  return {};
+}
+
+/// The answer `r` as read by `read`, or its error.
+template <class R, class Read>
+auto then(expected<message<R>> r, Read read) -> expected<decltype(read(*r))> {
+  if (!r) return r.error();
+  return read(*r);
+}
+
+/// A request without fields, with the default timeout.
+template <class M, class R, class Caller>
+expected<message<R>> simple_request(const Caller& caller) {
+  return caller.template request<M, R>(no_fields{}, default_timeout);
+}
+
+/// A blocking request, which the actor answers itself once `timeout` passes (M
+/// has a timeoutMillis field): it waits answer_margin longer, plus `extra`.
+template <class M, class R, class Caller, class Fill = no_fields>
+expected<message<R>> timed_request(const Caller& caller, std::chrono::milliseconds timeout, Fill&& fill = {},
+                                   std::chrono::milliseconds extra = std::chrono::milliseconds(0)) {
+  return caller.template request<M, R>(
+      [&](typename M::Builder b) {
+        b.setTimeoutMillis(timeout_millis(timeout));
+        fill(b);
+      },
+      timeout + extra + answer_margin);
+}
+}  // namespace detail
+
+}  // namespace actorproc

@@ -1,0 +1,35 @@
+# ctest script: every public header includes only what is installed beside it,
+# so that the installed tree compiles. A public header that includes a
+# library-internal one (libactorproc/internal) builds in this tree, where the
+# library's own targets see both roots, and fails only at a user's site.
+# Input: SOURCE_DIR.
+set(public ${SOURCE_DIR}/libactorproc/include)
+file(GLOB_RECURSE headers RELATIVE ${public} ${public}/actorproc/*.hpp)
+if(NOT headers)
+  message(FATAL_ERROR "no public headers found under ${public}")
+endif()
+set(problems "")
+foreach(header ${headers})
+  file(STRINGS ${public}/${header} lines REGEX "^[ \t]*#[ \t]*include")
+  foreach(line ${lines})
+    if(line MATCHES "#[ \t]*include[ \t]*\"")
+      list(APPEND problems "${header}: a quoted include (${line}); public headers include <actorproc/...> paths")
+    elseif(line MATCHES "#[ \t]*include[ \t]*<(actorproc/[^>]+)>")
+      set(included ${CMAKE_MATCH_1})
+      if(included MATCHES "^actorproc/([a-z_]+)\\.capnp\\.h$")
+        # Generated from schemas/actorproc/*.capnp and installed with the headers.
+        if(NOT EXISTS ${SOURCE_DIR}/schemas/actorproc/${CMAKE_MATCH_1}.capnp)
+          list(APPEND problems "${header}: ${included} is not generated from an installed schema")
+        endif()
+      elseif(NOT EXISTS ${public}/${included})
+        list(APPEND problems "${header}: ${included} is not a public header")
+      endif()
+    endif()
+  endforeach()
+endforeach()
+list(LENGTH headers count)
+if(problems)
+  list(JOIN problems "\n  " text)
+  message(FATAL_ERROR "public headers that would break an installed tree:\n  ${text}")
+endif()
+message("${count} public headers include only public headers")
