@@ -3,10 +3,11 @@
 #define BOOST_TEST_MODULE rules
 #include <boost/test/unit_test.hpp>
 
-#include "node/exit_decision.hpp"
-#include "supervise/backoff.hpp"
-#include "supervise/restart_scope.hpp"
-#include "supervise/restart_window.hpp"
+#include <actorproc/node/exit_decision.hpp>
+#include <actorproc/supervise/backoff.hpp>
+#include <actorproc/supervise/restart_rules.hpp>
+#include <actorproc/supervise/restart_scope.hpp>
+#include <actorproc/supervise/restart_window.hpp>
 
 #include <signal.h>
 
@@ -147,6 +148,27 @@ BOOST_AUTO_TEST_CASE(a_temporary_sibling_is_stopped_and_dropped_not_restarted) {
   auto rest = scope_of_restart(restart_strategy::rest_for_one, types, 1);
   BOOST_TEST(rest.drop == v{2}, boost::test_tools::per_element());
   BOOST_TEST(rest.restart == (v{1, 3}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(restart_types)
+
+BOOST_AUTO_TEST_CASE(permanent_always_transient_on_abnormal_temporary_never) {
+  auto crash = exit_reason::killed(SIGSEGV);
+  BOOST_TEST(wants_restart(restart_type::permanent, exit_reason::normal()));
+  BOOST_TEST(wants_restart(restart_type::permanent, crash));
+  BOOST_TEST(!wants_restart(restart_type::transient, exit_reason::normal()));
+  BOOST_TEST(!wants_restart(restart_type::transient, exit_reason::shutdown()));
+  BOOST_TEST(wants_restart(restart_type::transient, crash));
+  BOOST_TEST(!wants_restart(restart_type::temporary, crash));
+}
+
+BOOST_AUTO_TEST_CASE(before_the_exit_is_final_only_temporary_rules_a_restart_out) {
+  BOOST_TEST(may_restart(restart_type::permanent, std::nullopt));
+  BOOST_TEST(may_restart(restart_type::transient, std::nullopt));
+  BOOST_TEST(!may_restart(restart_type::temporary, std::nullopt));
+  BOOST_TEST(!may_restart(restart_type::transient, exit_reason::normal()));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,4 +1,4 @@
-#include "exit_decision.hpp"
+#include <actorproc/node/exit_decision.hpp>
 
 namespace actorproc::detail {
 

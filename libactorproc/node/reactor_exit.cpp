@@ -3,7 +3,7 @@
 // reported once to the host as a CAF message through the exit hook).
 #include "reactor.hpp"
 
-#include "exit_decision.hpp"
+#include <actorproc/node/exit_decision.hpp>
 
 #include <actorproc/process/pidfd.hpp>
 

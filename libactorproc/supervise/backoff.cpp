@@ -1,4 +1,4 @@
-#include "backoff.hpp"
+#include <actorproc/supervise/backoff.hpp>
 
 #include <algorithm>
 

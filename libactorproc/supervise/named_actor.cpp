@@ -6,7 +6,7 @@
 #include <actorproc/supervise/named_actor.hpp>
 
 #include "name_entry.hpp"
-#include "restart_rules.hpp"
+#include <actorproc/supervise/restart_rules.hpp>
 
 namespace actorproc {
 namespace detail {

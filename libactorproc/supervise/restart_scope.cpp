@@ -1,4 +1,4 @@
-#include "restart_scope.hpp"
+#include <actorproc/supervise/restart_scope.hpp>
 
 namespace actorproc::detail {
 

@@ -1,4 +1,4 @@
-#include "restart_window.hpp"
+#include <actorproc/supervise/restart_window.hpp>
 
 namespace actorproc::detail {
 

@@ -3,9 +3,6 @@
 // themselves (intensity, backoff, strategy scope, restart types) are pure
 // functions in files of their own, unit-tested in rules_test.
 
-#include "backoff.hpp"
-#include "restart_rules.hpp"
-#include "restart_scope.hpp"
 #include "supervisor_messages.hpp"
 
 #include <actorproc/node/stop_ladder.hpp>

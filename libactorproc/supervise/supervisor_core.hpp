@@ -14,7 +14,7 @@
 // log, which outlive it) sits under `mutex`, which is never held while waiting.
 
 #include "child_table.hpp"
-#include "restart_window.hpp"
+#include <actorproc/supervise/restart_window.hpp>
 
 #include <actorproc/node/node.hpp>
 #include <actorproc/supervise/supervisor.hpp>

@@ -4,9 +4,9 @@
 // restart_scope.hpp (which children a strategy affects) and backoff.hpp; this
 // file applies them to the children and schedules the restarts.
 
-#include "backoff.hpp"
-#include "restart_rules.hpp"
-#include "restart_scope.hpp"
+#include <actorproc/supervise/backoff.hpp>
+#include <actorproc/supervise/restart_rules.hpp>
+#include <actorproc/supervise/restart_scope.hpp>
 #include "supervisor_messages.hpp"
 
 #include <algorithm>
