@@ -14,8 +14,11 @@
 
 namespace actorproc::detail {
 
-/// The reason an exception escaping actor code ends the actor with:
-/// `exception`, with the exception's text in `detail`.
+/// The reason an exception escaping actor code ends the actor with. An
+/// allocation that failed (std::bad_alloc: the kernel refused memory, under a
+/// limit such as RLIMIT_AS or RLIMIT_DATA or without one) is `oom`; any other
+/// exception, std::bad_array_new_length included (a size that overflowed, not
+/// memory refused), is `exception`. `detail` has the exception's text.
 exit_reason crash_reason(std::exception_ptr escaped);
 
 /// The exit status that says the same as `reason` (worker_status, the shell's
