@@ -136,10 +136,12 @@ class worker_runtime final : public context, channel_failures {
   // re-arms itself at once cannot starve requests, heartbeats or a stop.
   void step() {
     channels_.drop_closed();  // only here: no handler is running, so no frame of theirs is in use
-    bool timer_due = port_.timer_due(clock::now());
+    // This runs once per message: the clock is read only while a timer is set.
+    auto now = port_.has_timers() ? clock::now() : clock::time_point{};
+    bool timer_due = port_.timer_due(now);
     if (timer_due && !timer_ran_last_) {
       timer_ran_last_ = true;
-      auto fn = port_.take_due_timer(clock::now());
+      auto fn = port_.take_due_timer(now);
       run_guarded([&] { fn(); });
       return;
     }
@@ -171,7 +173,7 @@ class worker_runtime final : public context, channel_failures {
     }
     // Nothing buffered: with a timer due, only look at what has arrived (its
     // turn is next); otherwise wait for input until the next timer.
-    wait_for_input(timer_due ? 0ms : port_.until_next_timer(clock::now()));
+    wait_for_input(timer_due ? 0ms : port_.has_timers() ? port_.until_next_timer(clock::now()) : -1ms);
   }
 
   // Stop and heartbeat go ahead of a backlog in the worker too (system_lane.hpp).

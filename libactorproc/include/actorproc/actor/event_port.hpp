@@ -56,6 +56,7 @@ class event_port {
   void cancel(uint64_t id);
   /// The earliest timer due at `now`, taken out (empty: none is due).
   std::function<void()> take_due_timer(clock::time_point now);
+  bool has_timers() const { return !timers_.empty(); }
   /// Whether a timer is due at `now`.
   bool timer_due(clock::time_point now) const { return !timers_.empty() && timers_.begin()->first <= now; }
   /// How long until the next timer is due, rounded up (0 if one is due; -1 ms: no timer).
