@@ -132,6 +132,28 @@ BOOST_AUTO_TEST_CASE(each_kind_of_death_is_reported_with_its_own_reason) {
   BOOST_TEST(n.size() == 0u);
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+// ASan's operator new reports a refused allocation and exits; it never throws.
+constexpr bool operator_new_throws = false;
+#else
+constexpr bool operator_new_throws = true;
+#endif
+
+BOOST_AUTO_TEST_CASE(an_allocation_the_kernel_refuses_in_a_handler_ends_the_actor_with_oom,
+                     *boost::unit_test::enable_if<operator_new_throws>()) {
+  node n{table()};
+  auto a = n.spawn("echo").value();
+  auto answer = a.request<testing::Crash, testing::Echo>(
+      [](testing::Crash::Builder b) { b.setHow(testing::Crash::How::RUN_OUT_OF_MEMORY); });
+  BOOST_REQUIRE(!answer);
+  BOOST_TEST((answer.error().code == errc::handler_exception));
+  auto reason = a.join(patience);
+  BOOST_REQUIRE(reason);
+  BOOST_TEST((reason->what == exit_reason::kind::oom), to_string(*reason));
+  BOOST_TEST(reason->detail.find("RLIMIT_AS") != std::string::npos, reason->detail);
+  BOOST_TEST(to_string(*reason).starts_with("out of memory: "));
+}
+
 BOOST_AUTO_TEST_CASE(a_stopped_actor_exits_normal_and_the_node_shutdown_reason_is_shutdown) {
   exit_reason at_shutdown;
   {

@@ -2,7 +2,8 @@
 //
 // Why not in a port actor: the caller blocks anyway, the output may be larger
 // than one message, and a helper that needs no node also works inside actors.
-// It is a poll loop over the command's stdin, stdout and stderr, then its pidfd;
+// It waits on the command's stdin, stdout and stderr through an event port (the
+// worker's own way to wait, actor/event_port.hpp), then on its pidfd;
 // the command is reaped through that pidfd only (never waitpid(-1), which would
 // steal the node's children). The command runs in a process group of its own,
 // and whatever it leaves running there is killed when run_command returns.
@@ -11,10 +12,8 @@
 
 #include <actorproc/process/command.hpp>
 
-#include <actorproc/process/pidfd.hpp>
+#include <actorproc/actor/event_port.hpp>
 
-#include <poll.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -34,6 +33,12 @@ struct sink {
   std::string* text;
   const char* name;
 };
+
+// Stops watching `fd` and closes it.
+void close_watched(detail::event_port& port, unique_fd& fd) {
+  port.unwatch(fd.get());
+  fd.reset();
+}
 
 }  // namespace
 
@@ -55,43 +60,44 @@ expected<command_result> run_command(const std::vector<std::string>& argv, const
   auto left = [&] { return std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now()); };
   std::string timed_out = "the command did not finish within " + std::to_string(options.timeout.count()) + " ms";
 
-  sink sinks[] = {{&child.out, &result.out, "stdout"}, {&child.err, &result.err, "stderr"}};
   // As communicate(): feed stdin and drain both outputs until both are at end of file.
+  detail::event_port port;
+  std::optional<error> failed;  // by a callback: the command is stopped once it returns
+  if (child.in) {
+    port.watch(child.in.get(), POLLOUT, [&](short) {
+      ssize_t w =
+          pd::write_without_sigpipe(child.in.get(), options.input.data() + written, options.input.size() - written);
+      if (w > 0) written += static_cast<std::size_t>(w);
+      // All written, or the command stopped reading (EPIPE): Python ignores that too.
+      if (written == options.input.size() || (w < 0 && errno != EAGAIN)) close_watched(port, child.in);
+    });
+  }
+  sink sinks[] = {{&child.out, &result.out, "stdout"}, {&child.err, &result.err, "stderr"}};
+  for (auto& s : sinks) {
+    port.watch(s.fd->get(), POLLIN, [&](short) {
+      // Read at most one byte beyond the bound: enough to know it was passed.
+      std::size_t used = result.out.size() + result.err.size();
+      std::size_t room = std::min(read_chunk, options.max_output - used + 1);
+      std::size_t before = s.text->size();
+      s.text->resize(before + room);
+      ssize_t r = ::read(s.fd->get(), s.text->data() + before, room);
+      int saved = errno;
+      s.text->resize(before + static_cast<std::size_t>(std::max<ssize_t>(r, 0)));
+      if (r == 0 || (r < 0 && saved != EAGAIN && saved != EINTR)) close_watched(port, *s.fd);
+      if (result.out.size() + result.err.size() > options.max_output) {
+        failed = error(errc::too_large, std::string("the command wrote more than max_output (") +
+                                            std::to_string(options.max_output) + " bytes) to " + s.name);
+      }
+    });
+  }
   while (child.out || child.err) {
-    std::vector<pollfd> fds;
-    if (child.in) fds.push_back({child.in.get(), POLLOUT, 0});
-    for (auto& s : sinks) {
-      if (*s.fd) fds.push_back({s.fd->get(), POLLIN, 0});
-    }
     if (left().count() <= 0) return fail(errc::timeout, timed_out);
-    int n = ::poll(fds.data(), fds.size(), static_cast<int>(left().count()));
-    if (n < 0 && errno != EINTR) return fail(errc::system_error, std::string("poll: ") + std::strerror(errno));
-    if (n <= 0) continue;
-    for (auto& p : fds) {
-      if (p.revents == 0) continue;
-      if (p.fd == child.in.get()) {
-        ssize_t w = pd::write_without_sigpipe(p.fd, options.input.data() + written, options.input.size() - written);
-        if (w > 0) written += static_cast<std::size_t>(w);
-        // All written, or the command stopped reading (EPIPE): Python ignores that too.
-        if (written == options.input.size() || (w < 0 && errno != EAGAIN)) child.in.reset();
-        continue;
-      }
-      for (auto& s : sinks) {
-        if (!*s.fd || p.fd != s.fd->get()) continue;
-        // Read at most one byte beyond the bound: enough to know it was passed.
-        std::size_t used = result.out.size() + result.err.size();
-        std::size_t room = std::min(read_chunk, options.max_output - used + 1);
-        std::size_t before = s.text->size();
-        s.text->resize(before + room);
-        ssize_t r = ::read(p.fd, s.text->data() + before, room);
-        int error = errno;
-        s.text->resize(before + static_cast<std::size_t>(std::max<ssize_t>(r, 0)));
-        if (r == 0 || (r < 0 && error != EAGAIN && error != EINTR)) s.fd->reset();
-        if (result.out.size() + result.err.size() > options.max_output) {
-          return fail(errc::too_large, std::string("the command wrote more than max_output (") +
-                                           std::to_string(options.max_output) + " bytes) to " + s.name);
-        }
-      }
+    if (port.wait({}, left()) < 0 && errno != EINTR) {
+      return fail(errc::system_error, std::string("poll: ") + std::strerror(errno));
+    }
+    while (auto ready = port.take_ready()) {
+      (*ready)();
+      if (failed) return fail(failed->code, failed->message);
     }
   }
   child.in.reset();

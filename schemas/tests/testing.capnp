@@ -7,7 +7,10 @@ $Cxx.namespace("testing");
 struct Echo { text @0 :Text; }
 struct Crash {
   how @0 :How;
-  enum How { segfault @0; abort @1; exit3 @2; throwException @3; ignoreTermAndHang @4; stopNormally @5; }
+  # runOutOfMemory: sets RLIMIT_AS a little above what the worker maps, then
+  # allocates far beyond it.
+  enum How { segfault @0; abort @1; exit3 @2; throwException @3; ignoreTermAndHang @4; stopNormally @5;
+             runOutOfMemory @6; }
 }
 struct Nap { millis @0 :UInt32; }
 struct Relay { target @0 :UInt64; text @1 :Text; timeoutMillis @2 :UInt32; }

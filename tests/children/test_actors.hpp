@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -164,7 +166,26 @@ struct echo {
       case H::IGNORE_TERM_AND_HANG:
         ::signal(SIGTERM, SIG_IGN);
         for (;;) ::pause();
+      case H::RUN_OUT_OF_MEMORY:
+        run_out_of_memory();
+        break;
     }
+  }
+
+  // The kernel refuses the allocation (RLIMIT_AS), so operator new throws
+  // std::bad_alloc out of the handler. 64 MiB of headroom lets the worker
+  // still announce its exit. Kept in a member: an allocation nobody can see
+  // may be elided.
+  void run_out_of_memory() {
+    std::size_t pages = 0;
+    if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
+      if (std::fscanf(f, "%zu", &pages) != 1) pages = 0;
+      std::fclose(f);
+    }
+    std::size_t mapped = pages * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    rlimit limit{mapped + (64 << 20), RLIM_INFINITY};
+    if (pages == 0 || ::setrlimit(RLIMIT_AS, &limit) != 0) throw std::runtime_error("cannot set RLIMIT_AS");
+    hoard.emplace_back(new char[std::size_t{1} << 30]);
   }
 
   void on(testing::Nap::Reader m, actorproc::context& ctx) {
@@ -273,6 +294,7 @@ struct echo {
   uint64_t seqs = 0;
   uint64_t next_seq = 0;
   std::string seq_error;
+  std::vector<std::unique_ptr<char[]>> hoard;  // run_out_of_memory()'s allocations
 };
 
 // Misbehaves depending on a marker file named by args[0]:

@@ -27,6 +27,7 @@ namespace worker_status {
 inline constexpr int exception = 70;       // EX_SOFTWARE
 inline constexpr int launch_failed = 71;   // EX_OSERR
 inline constexpr int protocol_error = 76;  // EX_PROTOCOL
+inline constexpr int out_of_memory = 75;   // EX_TEMPFAIL: an allocation failed (exit_reason::kind::oom)
 }  // namespace worker_status
 
 namespace detail {

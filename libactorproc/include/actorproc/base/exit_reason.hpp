@@ -5,7 +5,8 @@
 // parse: `kind` says what happened and the fields beside it say the details. The
 // node builds it from two sources: the status the kernel reports when the child is
 // reaped (exit code, signal, core dump), and the reason the worker announced just
-// before it exited (an escaping exception, a protocol error it detected). The
+// before it exited (an escaping exception, an allocation that failed, a protocol
+// error it detected). The
 // node's own knowledge wins over both: a child the node killed for sending a
 // malformed frame is `protocol_error`, not "killed by SIGKILL".
 
@@ -32,7 +33,10 @@ struct exit_reason {
     launch_failed,
     /// The actor missed a heartbeat or a reply deadline and was killed.
     hung,
-    /// The kernel's OOM killer ended it (where that can be detected).
+    /// An allocation failed: std::bad_alloc escaped a handler (the kernel
+    /// refused memory, say under RLIMIT_AS or RLIMIT_DATA); `detail` names the
+    /// limits in force. The kernel's OOM killer sends SIGKILL, which nothing
+    /// tells apart from another SIGKILL: that is reported as `signal`.
     oom,
   };
 

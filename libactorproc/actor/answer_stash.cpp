@@ -1,0 +1,35 @@
+#include "answer_stash.hpp"
+
+#include <actorproc/wire/envelope.hpp>
+
+namespace actorproc::detail {
+
+std::optional<expected<wire::frame_ptr>> answer_stash::take_if_answer(kj::ArrayPtr<const capnp::word> frame,
+                                                                      uint64_t peer, uint64_t correlation,
+                                                                      const wire::limits& limits) {
+  // Either way the frame is kept, so copy it and check the copy: one parse.
+  auto owned = std::make_unique<wire::owned_frame>(frame, limits, wire::owned_frame::validate);
+  auto env = owned->envelope();
+  auto kind = env.which();
+  bool answer =
+      (kind == schema::Envelope::RESPONSE || kind == schema::Envelope::FAILURE) && env.getCorrelation() == correlation;
+  if (!answer) {
+    bytes_ += frame.size() * sizeof(capnp::word);
+    frames_.emplace_back(peer, std::move(owned));
+    return std::nullopt;
+  }
+  if (kind == schema::Envelope::RESPONSE) return expected<wire::frame_ptr>(std::move(owned));
+  auto failure = env.getFailure();
+  std::optional<exit_reason> why;
+  if (failure.hasReason()) why = wire::read_exit_reason(failure.getReason());
+  return expected<wire::frame_ptr>(error(static_cast<errc>(failure.getCode()), failure.getMessage(), why));
+}
+
+std::pair<uint64_t, wire::frame_ptr> answer_stash::pop() {
+  auto front = std::move(frames_.front());
+  frames_.pop_front();
+  bytes_ -= front.second->words().size() * sizeof(capnp::word);
+  return front;
+}
+
+}  // namespace actorproc::detail

@@ -1,0 +1,238 @@
+#include "channel.hpp"
+
+#include <actorproc/wire/blocking_io.hpp>
+
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <stdexcept>
+
+namespace actorproc::detail {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+// The worker's own output buffer per channel. A send beyond it waits for the
+// socket (backpressure) up to its timeout.
+constexpr std::size_t output_limit = 1 << 20;
+// Flush early once this much is buffered, to overlap writing with the reader.
+constexpr std::size_t flush_threshold = 64 * 1024;
+
+}  // namespace
+
+channel::channel(uint64_t p, unique_fd f, const wire::limits& limits) : peer(p), fd(std::move(f)), in(limits) {
+  // A blocking receive returns after this slice at the latest.
+  auto limit = peer == 0 ? receive_slice : peer_receive_slice;
+  timeval slice{0, static_cast<suseconds_t>(std::chrono::microseconds(limit).count())};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &slice, sizeof slice);
+}
+
+channel_set::channel_set(unique_fd mailbox, const wire::limits& limits, channel_failures& failures,
+                         wire::batch_builder* const& filling)
+    : limits_(limits), failures_(failures), filling_(filling) {
+  channels_.push_back(std::make_unique<channel>(0, std::move(mailbox), limits));
+}
+
+void channel_set::add(uint64_t peer, unique_fd fd) {
+  channels_.push_back(std::make_unique<channel>(peer, std::move(fd), limits_));
+}
+
+channel& channel_set::route(uint64_t to) {
+  channel* direct = find(to);
+  return (direct != nullptr && !direct->closed) ? *direct : mailbox();
+}
+
+channel* channel_set::find(uint64_t peer) {
+  for (auto& ch : channels_) {
+    if (ch->peer == peer) return ch.get();
+  }
+  return nullptr;
+}
+
+void channel_set::drop_closed() {
+  for (std::size_t i = 1; i < channels_.size();) {
+    if (channels_[i]->closed && channels_[i]->in.buffered_bytes() == 0) {
+      if (batching_ == channels_[i].get()) batching_ = nullptr;
+      channels_.erase(channels_.begin() + static_cast<std::ptrdiff_t>(i));
+    } else {
+      ++i;
+    }
+  }
+}
+
+wire::read_status channel_set::read(channel& ch, bool block) {
+  wire::read_status status;
+  try {
+    status = ch.in.read_from(ch.fd.get(), block);
+  } catch (const wire::protocol_error& e) {
+    failures_.protocol_failure(ch, e.what());
+    return wire::read_status::failed;
+  }
+  switch (status) {
+    case wire::read_status::data:
+    case wire::read_status::would_block:
+      return status;
+    case wire::read_status::truncated:
+      if (ch.peer != 0) break;
+      failures_.protocol_failure(ch, "the node closed the mailbox in the middle of a frame");
+      return status;
+    case wire::read_status::end_of_stream:
+    case wire::read_status::failed:
+      break;
+  }
+  if (ch.peer == 0) failures_.mailbox_closed();
+  ch.closed = true;
+  return status;
+}
+
+bool channel_set::next_frame(channel& ch, std::optional<kj::ArrayPtr<const capnp::word>>& frame) {
+  try {
+    frame = ch.in.next();
+    return true;
+  } catch (const wire::protocol_error& e) {
+    failures_.protocol_failure(ch, e.what());
+    return false;
+  }
+}
+
+wire::frame_writer& channel_set::output(channel& ch) {
+  if (!ch.batch.empty()) {
+    if (filling_ == &ch.batch) {
+      throw std::logic_error(
+          "a send()'s fill function used the context on the channel of the message it fills; "
+          "fill functions must only fill their message");
+    }
+    ch.batch.close_into(ch.out);
+  }
+  return ch.out;
+}
+
+wire::flush_status channel_set::flush(channel& ch) {
+  if (output(ch).empty()) return wire::flush_status::done;
+  if (ch.write_blocked) return wire::flush_status::would_block;  // no futile send() on a full socket
+  auto status = ch.out.flush(ch.fd.get());
+  ch.write_blocked = status == wire::flush_status::would_block;
+  if (status == wire::flush_status::failed) {
+    ch.out.clear();
+    ch.closed = true;
+  }
+  return status;
+}
+
+bool channel_set::flush_all() {
+  bool all = true;
+  for (auto& ch : channels_) all &= flush(*ch) != wire::flush_status::would_block;
+  return all;
+}
+
+expected<void> channel_set::make_room(channel& ch, std::chrono::milliseconds timeout) {
+  if (ch.out.size() < output_limit) return {};
+  auto deadline = clock::now() + timeout;
+  while (ch.out.size() >= output_limit) {
+    if (flush(ch) == wire::flush_status::failed) return error(errc::actor_down, "the channel is closed");
+    if (ch.out.size() < output_limit) break;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+    if (left.count() <= 0 || wire::poll_one(ch.fd.get(), POLLOUT, left) == 0) {
+      return error(errc::mailbox_full, "the output buffer stayed full for the whole send timeout");
+    }
+    ch.write_blocked = false;  // writable again
+  }
+  return {};
+}
+
+expected<void> channel_set::append_within_frame(wire::frame_writer& to, wire::envelope_builder& out, const char* what) {
+  // The writer measures the frame as it appends it: the check costs nothing extra per message.
+  std::size_t bytes = to.append(out.message(), {}, limits_.max_frame_bytes);
+  if (bytes <= limits_.max_frame_bytes) return {};
+  return error(errc::too_large, std::string("a ") + what + " of " + std::to_string(bytes) +
+                                    " bytes exceeds the frame limit of " + std::to_string(limits_.max_frame_bytes) +
+                                    " bytes; not sent");
+}
+
+void channel_set::append_answer(channel& ch, wire::envelope_builder& out) {
+  auto& to = output(ch);
+  auto sent = append_within_frame(to, out, "reply");
+  if (sent) return;
+  auto env = out.envelope();
+  wire::envelope_builder failure;
+  failure.address(env.getTo(), env.getFrom(), env.getCorrelation());
+  failure.init_failure(errc::too_large, sent.error().message);
+  to.append(failure.message());
+}
+
+std::size_t channel_set::unsent_bytes() const {
+  std::size_t total = 0;
+  for (const auto& ch : channels_) total += ch->closed ? 0 : ch->out.size() + ch->batch.size_bytes();
+  return total;
+}
+
+void channel_set::flush_before_exit(std::chrono::milliseconds timeout) {
+  for (auto& ch : channels_) wire::flush_blocking(ch->fd.get(), output(*ch), timeout);
+}
+
+expected<wire::batch_builder*> channel_set::open_batch(uint64_t to, uint64_t from, std::chrono::milliseconds timeout) {
+  // A burst to one actor finds its batch here without looking up the route.
+  if (batching_ != nullptr && batching_->batch.accepts(to, from)) return &batching_->batch;
+  channel& ch = route(to);
+  if (ch.batch.accepts(to, from)) {
+    batching_ = &ch;
+    return &ch.batch;
+  }
+  if (auto room = make_room(ch, timeout); !room) return room.error();
+  output(ch);  // frames the batch to another destination, if one is open
+  ch.batch.open(to, from);
+  batching_ = &ch;
+  return &ch.batch;
+}
+
+expected<void> channel_set::added_to_batch(wire::batch_builder& batch, unsigned index, bool nested) {
+  std::size_t bytes = batch.size_bytes();
+  // The most a segment table can take (wire::limits::max_segments segments).
+  std::size_t table_bytes = 4 * (std::size_t{limits_.max_segments} + 2);
+  if (bytes + table_bytes > limits_.max_frame_bytes) {
+    if (nested) {
+      // Compacting the batch would invalidate the builder being filled: a usage error.
+      batch.drop(index, false);
+      throw std::logic_error("a message too large for a frame was sent from inside another send's fill function");
+    }
+    batch.drop(index);
+    return error(errc::too_large, "a one-way message of about " + std::to_string(bytes) +
+                                      " bytes (with its batch) exceeds the frame limit of " +
+                                      std::to_string(limits_.max_frame_bytes) + " bytes; not sent");
+  }
+  bool full = bytes >= wire::batch_builder::close_at_bytes || batch.at_capacity();
+  if (nested || !full) return {};
+  for (auto& ch : channels_) {
+    if (&ch->batch != &batch) continue;
+    if (output(*ch).size() >= flush_threshold) flush(*ch);
+    break;
+  }
+  return {};
+}
+
+bool channel_set::poll_set(std::vector<pollfd>& fds) {
+  fds.clear();
+  bool flushed = true;
+  for (auto& ch : channels_) {
+    short events = POLLIN;
+    if (flush(*ch) == wire::flush_status::would_block) {
+      events |= POLLOUT;
+      flushed = false;
+    }
+    fds.push_back({ch->fd.get(), events, 0});
+  }
+  return flushed;
+}
+
+void channel_set::absorb(std::span<const pollfd> fds) {
+  for (std::size_t i = 0; i < fds.size() && i < channels_.size(); ++i) {
+    short revents = fds[i].revents;
+    if (revents == 0) continue;
+    channel& ch = *channels_[i];
+    if (revents & (POLLOUT | POLLERR | POLLHUP)) ch.write_blocked = false;
+    if (revents & POLLOUT) flush(ch);
+    if (revents & (POLLIN | POLLHUP | POLLERR)) read(ch);
+  }
+}
+
+}  // namespace actorproc::detail
