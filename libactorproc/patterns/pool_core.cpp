@@ -99,21 +99,26 @@ std::vector<task_future> pool_core::submit(std::vector<task_input> inputs) {
 }
 
 bool pool_core::cancel(const std::shared_ptr<pool_chunk>& c, const void* which) {
-  if (shared_->on_dispatcher()) return shared_->cancel_here(c, which);
+  if (shared_->on_dispatcher()) return shared_->here->cancel(c, which);
   bool cancelled = false;
   (void)call(call_patience, [&](bool answer) { cancelled = answer; }, pool_cancel{c, which});
   return cancelled;
 }
 
 void pool_core::close(bool cancel_queued) {
+  if (shared_->on_dispatcher()) return shared_->here->close(cancel_queued);
   (void)call(call_patience, [](bool) {}, pool_close_atom::value, cancel_queued);
 }
 
 void pool_core::terminate() {
+  if (shared_->on_dispatcher()) return shared_->here->terminate();
   (void)call(call_patience, [](bool) {}, pool_terminate_atom::value);
 }
 
 expected<void> pool_core::join(std::chrono::milliseconds timeout) {
+  if (shared_->on_dispatcher()) {
+    return error(errc::invalid_argument, "join() from a done-callback would wait for the callback itself");
+  }
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::optional<pool_leave> leave;
   if (!call(timeout, [&](pool_leave& answer) { leave = std::move(answer); }, pool_join_atom::value)) {
@@ -132,12 +137,14 @@ expected<void> pool_core::join(std::chrono::milliseconds timeout) {
 }
 
 pool_stats pool_core::stats() const {
+  if (shared_->on_dispatcher()) return shared_->here->stats();
   pool_stats out;
   (void)call(call_patience, [&](pool_stats& s) { out = s; }, pool_stats_atom::value);
   return out;
 }
 
 std::vector<actor_handle> pool_core::workers() const {
+  if (shared_->on_dispatcher()) return shared_->here->workers();
   std::vector<actor_handle> out;
   (void)call(call_patience, [&](std::vector<actor_handle>& w) { out = std::move(w); }, pool_workers_atom::value);
   return out;

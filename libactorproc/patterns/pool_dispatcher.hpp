@@ -54,6 +54,21 @@ struct pool_chunk {
   ~pool_chunk();
 };
 
+/// The calls a done-callback may make on the dispatcher's own thread: a
+/// request to itself would wait for an answer only it can give, so they run in
+/// place, on the dispatcher's state, between two callbacks.
+class pool_calls_here {
+ public:
+  virtual bool cancel(const std::shared_ptr<pool_chunk>& c, const void* which) = 0;
+  virtual void close(bool cancel_queued) = 0;
+  virtual void terminate() = 0;
+  virtual pool_stats stats() const = 0;
+  virtual std::vector<actor_handle> workers() const = 0;
+
+ protected:
+  ~pool_calls_here() = default;
+};
+
 /// What the client side (pool_core) and the dispatcher share outside messages.
 struct pool_shared {
   explicit pool_shared(pool_options o) : options(std::move(o)) {}
@@ -65,9 +80,8 @@ struct pool_shared {
   /// The dispatcher's thread, so that a done-callback's submit neither waits
   /// for room only the dispatcher can make nor asks it for an answer.
   std::atomic<std::thread::id> thread{};
-  /// cancel() on the dispatcher's own thread (a done-callback): done in place.
-  /// Set by the dispatcher; called only on its thread.
-  std::function<bool(const std::shared_ptr<pool_chunk>&, const void* which)> cancel_here;
+  /// Set by the dispatcher; used only on its thread (on_dispatcher()).
+  pool_calls_here* here = nullptr;
 
   bool on_dispatcher() const { return thread.load() == std::this_thread::get_id(); }
 };

@@ -71,7 +71,9 @@
 //   dispatcher, a CAF actor with a thread of its own, like Python's
 //   result-handler thread, and before the future counts as resolved: get(),
 //   wait() and apply() return after them (as CPython's ApplyResult). A
-//   callback may submit more work, but must not wait for it. A callback that
+//   callback may submit more work, cancel, close, terminate or read stats()
+//   (done in place, not asked of the dispatcher), but must not wait for work:
+//   join() from a callback fails with invalid_argument. A callback that
 //   throws is reported on stderr and the pool carries on.
 
 #include <actorproc/node/node.hpp>
