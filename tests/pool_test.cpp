@@ -668,3 +668,36 @@ BOOST_AUTO_TEST_CASE(done_callbacks_run_before_get_and_wait_return) {
   BOOST_REQUIRE(f.get(patience));
   BOOST_TEST(seen.value_or(0) == 36);
 }
+
+BOOST_AUTO_TEST_CASE(a_done_callback_may_call_its_pool_without_waiting_for_itself) {
+  // Callbacks run on the dispatcher: what they ask of the pool is done in
+  // place, not asked of the dispatcher and waited for.
+  node n{table()};
+  scratch s;
+  gate g(s);
+  auto p = pool::start(n, {.processes = 1}).value();
+  auto first = p.submit<Work, WorkResult>(gated(g, 2));
+  auto second = p.submit<Work, WorkResult>(square(3));  // runs when the first is done
+  auto third = p.submit<Work, WorkResult>(square(4));   // still queued then
+  std::optional<pool_stats> seen;
+  bool cancelled = false;
+  expected<void> joined;
+  first.on_done([&](const expected<pool_result<WorkResult>>&) {
+    seen = p.stats();
+    cancelled = third.cancel();
+    p.close();
+    joined = p.join(patience);
+  });
+  g.open_once();
+  BOOST_REQUIRE(first.get(patience));  // the callback has returned
+  BOOST_REQUIRE(seen.has_value());
+  BOOST_TEST(seen->running == 1u);
+  BOOST_TEST(seen->queued == 1u);
+  BOOST_TEST(cancelled);
+  BOOST_REQUIRE(!joined);
+  BOOST_TEST((joined.error().code == errc::invalid_argument));
+  BOOST_TEST(second.get(patience)->getValue() == 9);
+  BOOST_TEST((third.get(patience).error().code == errc::cancelled));
+  BOOST_TEST((p.submit<Work, WorkResult>(square(5)).get(patience).error().code == errc::pool_closed));
+  BOOST_REQUIRE(p.join(patience));
+}

@@ -36,6 +36,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -190,28 +191,34 @@ future<V> chain(const future<U>& source, Convert convert) {
 
 }  // namespace detail
 
-/// Futures in the order they resolve (concurrent.futures.as_completed).
+/// Futures in the order they resolve (concurrent.futures.as_completed; the
+/// pool's imap_unordered adds its futures as it submits them).
 template <class V>
 class completion_order {
  public:
-  explicit completion_order(std::vector<future<V>> futures)
-      : futures_(std::move(futures)), done_(std::make_shared<done_queue>()) {
-    for (std::size_t i = 0; i < futures_.size(); ++i) {
-      futures_[i].on_done([done = done_, i](const expected<V>&) {
-        {
-          std::lock_guard lock(done->mutex);
-          done->order.push_back(i);
-        }
-        done->changed.notify_all();
-      });
-    }
+  completion_order() = default;
+  explicit completion_order(std::vector<future<V>> futures) {
+    for (auto& f : futures) add(std::move(f));
+  }
+
+  /// One more future to give back once it resolves.
+  void add(future<V> f) {
+    std::size_t index = added_++;
+    f.on_done([done = done_, index](const expected<V>&) {
+      {
+        std::lock_guard lock(done->mutex);
+        done->order.push_back(index);
+      }
+      done->changed.notify_all();
+    });
+    pending_.emplace(index, std::move(f));
   }
 
   /// The next future to resolve, waiting up to `timeout` (timeout error);
   /// end_of_stream once every future has been given. A future given is
   /// resolved: its get() answers at once.
   expected<future<V>> next(std::chrono::milliseconds timeout) {
-    if (given_ == futures_.size()) return error(errc::end_of_stream, "every future has been given");
+    if (pending_.empty()) return error(errc::end_of_stream, "every future has been given");
     auto deadline = std::chrono::steady_clock::now() + timeout;
     std::size_t index;
     {
@@ -223,15 +230,17 @@ class completion_order {
       done_->order.pop_front();
     }
     // Our callback has run; the future counts as resolved once the others have too.
-    if (!futures_[index].wait(std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()))) {
+    auto given = pending_.find(index);
+    if (!given->second.wait(std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()))) {
       std::lock_guard lock(done_->mutex);
       done_->order.push_front(index);  // still the next one, for the next call
       return error(errc::timeout, "no future resolved within " + std::to_string(timeout.count()) + " ms");
     }
-    ++given_;
-    return futures_[index];
+    auto f = std::move(given->second);
+    pending_.erase(given);  // given back: no longer held here
+    return f;
   }
-  std::size_t remaining() const { return futures_.size() - given_; }
+  std::size_t remaining() const { return pending_.size(); }
 
  private:
   struct done_queue {
@@ -239,9 +248,9 @@ class completion_order {
     std::condition_variable changed;
     std::deque<std::size_t> order;
   };
-  std::vector<future<V>> futures_;
-  std::shared_ptr<done_queue> done_;
-  std::size_t given_ = 0;
+  std::map<std::size_t, future<V>> pending_;  // not yet given, by the order they were added
+  std::shared_ptr<done_queue> done_ = std::make_shared<done_queue>();
+  std::size_t added_ = 0;
 };
 
 template <class V>

@@ -1,17 +1,20 @@
 #pragma once
-// pool: multiprocessing.Pool and ProcessPoolExecutor, as a dispatcher in the
-// node plus n worker actors that it supervises.
+// pool: multiprocessing.Pool and ProcessPoolExecutor, as a dispatcher actor in
+// the node plus n worker actors that it supervises.
 //
-//   // in main(), before run_if_worker: the functions the workers can run
+//   // in main(), before run_if_worker: the functions the workers can run (pool_functions.hpp)
 //   actorproc::pool_functions functions;
-//   functions.add<Square, Squared>([](Square::Reader in, Squared::Builder out) { out.setValue(in.getX() * in.getX());
-//   }); actorproc::add_pool(actors, functions);
+//   functions.add<Square, Squared>([](Square::Reader in, Squared::Builder out) { out.setValue(in.getX() * in.getX()); });
+//   actorproc::add_pool(actors, std::move(functions));
 //   ...
 //   auto pool = actorproc::pool::start(node, {.processes = 3}).value();
-//   auto one = pool.apply<Square, Squared>([](Square::Builder b) { b.setX(7); });       //
-//   expected<pool_result<Squared>> auto f = pool.submit<Square, Squared>([](Square::Builder b) { b.setX(8); }); //
-//   future<pool_result<Squared>> auto all = pool.map<Square, Squared>(inputs, [](Square::Builder b, int x) { b.setX(x);
-//   }, {.chunksize = 8}); pool.close(); pool.join();
+//   auto one = pool.apply<Square, Squared>([](Square::Builder b) { b.setX(7); });  // expected<pool_result<Squared>>
+//   auto f = pool.submit<Square, Squared>([](Square::Builder b) { b.setX(8); });   // pool_future<Squared>
+//   std::vector<int64_t> inputs{1, 2, 3};
+//   auto all = pool.map<Square, Squared>(inputs, [](Square::Builder b, int64_t x) { b.setX(x); }, {.chunksize = 8});
+//   if (all) for (auto& r : *all) std::printf("%lld\n", (long long)r.getValue());
+//   pool.close();
+//   pool.join();
 //
 // A task is a Cap'n Proto struct; its type selects the function (registered
 // with pool_functions::add<Task, Result>), which fills a Result struct in the
@@ -27,7 +30,12 @@
 //   with actor_down and the worker's exit reason. So a task may run more than
 //   once (at least once, like JoinableQueue): make tasks idempotent. The pool
 //   never hangs and is never poisoned (Python's Pool hangs forever when a
-//   worker is killed; its ProcessPoolExecutor breaks for good).
+//   worker is killed; its ProcessPoolExecutor breaks for good). Whether a
+//   chunk is run again follows the error's class (classify() in
+//   base/error.hpp): only a worker gone (peer_gone) or a chunk not taken
+//   (retry_later) is worth another run; a usage bug, a failure or a limit
+//   (too_large: the results do not fit in one frame) would come back the same,
+//   and fails the chunk's futures at once.
 // - A task function that throws fails that task's future with
 //   handler_exception and the exception's message; the worker carries on. A
 //   task of a type no function takes fails with unhandled_message.
@@ -48,10 +56,11 @@
 //   as CPython's imap does. imap_unordered gives the exception last.
 // - close(): no more tasks (submit fails with pool_closed); the queued ones
 //   still run. shutdown(wait, cancel_futures) is close() (cancelling the
-//   queued tasks if asked) followed by join() if `wait`. terminate(): queued and running tasks fail with cancelled and
-//   the workers are killed. join(): only after close() or terminate()
-//   (otherwise invalid_argument, as Python's ValueError); waits until every
-//   task is resolved (its done-callbacks included) and every worker has exited.
+//   queued tasks if asked) followed by join() if `wait`. terminate(): queued
+//   and running tasks fail with cancelled and the workers are killed. join():
+//   only after close() or terminate() (otherwise invalid_argument, as Python's
+//   ValueError); waits until every task is resolved (its done-callbacks
+//   included) and every worker has exited.
 // - A pool whose workers cannot start (an initializer that throws, a crash at
 //   start) three times in a row is broken: its pending futures fail with
 //   `broken` and the error of the last start, and so does every later submit.
@@ -59,14 +68,17 @@
 // - Destroying the pool terminates it and joins it. So does destroying the node
 //   first: the pool registers a node shutdown hook.
 // - Done-callbacks (on_done, apply_async's callbacks) run on the pool's
-//   dispatcher thread, like Python's result-handler thread, and before the
-//   future counts as resolved: get(), wait() and apply() return after them
-//   (as CPython's ApplyResult).
+//   dispatcher, a CAF actor with a thread of its own, like Python's
+//   result-handler thread, and before the future counts as resolved: get(),
+//   wait() and apply() return after them (as CPython's ApplyResult). A
+//   callback may submit more work, cancel, close, terminate or read stats()
+//   (done in place, not asked of the dispatcher), but must not wait for work:
+//   join() from a callback fails with invalid_argument. A callback that
+//   throws is reported on stderr and the pool carries on.
 
-#include <actorproc/actor/context.hpp>
-#include <actorproc/actor/entry_table.hpp>
 #include <actorproc/node/node.hpp>
 #include <actorproc/patterns/future.hpp>
+#include <actorproc/patterns/pool_functions.hpp>
 #include <actorproc/pool.capnp.h>
 
 #include <capnp/message.h>
@@ -79,61 +91,6 @@
 #include <vector>
 
 namespace actorproc {
-
-/// The functions a pool's workers can run, by task type; built in main().
-class pool_functions {
- public:
-  struct function {
-    uint64_t result_type;
-    std::function<void(capnp::AnyPointer::Reader input, capnp::AnyPointer::Builder output)> run;
-  };
-  using initializer_fn = std::function<void(const std::vector<std::string>& initargs)>;
-
-  /// `fn(Task::Reader, Result::Builder)` runs the tasks of type Task.
-  template <class Task, class Result, class F>
-  pool_functions& add(F fn) {
-    functions_[capnp::typeId<Task>()] = {
-        capnp::typeId<Result>(), [fn = std::move(fn)](capnp::AnyPointer::Reader in, capnp::AnyPointer::Builder out) {
-          fn(in.getAs<Task>(), out.initAs<Result>());
-        }};
-    return *this;
-  }
-  /// Runs once in each worker before its first task; throwing fails the start.
-  pool_functions& initializer(initializer_fn fn) {
-    initializer_ = std::move(fn);
-    return *this;
-  }
-
-  const function* find(uint64_t task_type) const {
-    auto it = functions_.find(task_type);
-    return it == functions_.end() ? nullptr : &it->second;
-  }
-  const initializer_fn& initializer() const { return initializer_; }
-
- private:
-  std::map<uint64_t, function> functions_;
-  initializer_fn initializer_;
-};
-
-/// The worker actor: runs each chunk's tasks in order and answers all outcomes.
-class pool_worker {
- public:
-  using handles = actorproc::handles<schema::PoolRun>;
-  pool_worker(context& ctx, const std::shared_ptr<const pool_functions>& functions);
-  void on(schema::PoolRun::Reader run, context& ctx);
-
- private:
-  std::shared_ptr<const pool_functions> functions_;
-};
-
-inline constexpr const char* default_pool_worker_type = "actorproc.pool_worker";
-
-/// Registers the pool worker type with these functions (under `type`: several
-/// pools may run different function tables).
-inline void add_pool(entry_table& actors, pool_functions functions, std::string type = default_pool_worker_type) {
-  actors.add<pool_worker>(
-      std::move(type), std::shared_ptr<const pool_functions>(std::make_shared<pool_functions>(std::move(functions))));
-}
 
 struct pool_options {
   std::string name = "pool";
@@ -224,38 +181,13 @@ pool_future<Result> typed(const task_future& f) {
 }
 
 class pool_core;
+class result_stream;  // patterns/pool_stream.hpp, the library's
 
 /// The lazy input of imap: makes the next task, or nothing at the end.
 using task_source = std::function<task_input()>;
 
-/// imap's state, shared with the done-callbacks of its futures.
-class result_stream {
- public:
-  result_stream(std::shared_ptr<pool_core> core, task_source source, std::size_t chunksize, std::size_t window,
-                bool ordered);
-  /// The next outcome (in input order, or in completion order). Rethrows what
-  /// the input threw once every result before it has been given (Python's
-  /// imap raises the iterable's exception at its position, not ahead of
-  /// results that are ready).
-  expected<pool_value> next(std::chrono::milliseconds timeout);
-
- private:
-  void top_up();
-  std::shared_ptr<pool_core> core_;
-  task_source source_;
-  std::size_t chunksize_;
-  std::size_t window_;
-  bool ordered_;
-  bool exhausted_ = false;
-  std::exception_ptr input_error_;  // what the input threw; it ends the input
-  std::deque<task_future> outstanding_;  // submitted, not yet given, in input order
-  struct completions {
-    std::mutex mutex;
-    std::condition_variable changed;
-    std::deque<const void*> order;  // the states of resolved futures, in completion order
-  };
-  std::shared_ptr<completions> completions_ = std::make_shared<completions>();
-};
+/// result_stream::next, for pool_iterator (the stream's type stays the library's).
+expected<pool_value> next_result(result_stream& stream, std::chrono::milliseconds timeout);
 
 }  // namespace detail
 
@@ -263,13 +195,13 @@ class result_stream {
 template <class Result>
 class pool_iterator {
  public:
-  explicit pool_iterator(std::unique_ptr<detail::result_stream> stream) : stream_(std::move(stream)) {}
+  explicit pool_iterator(std::shared_ptr<detail::result_stream> stream) : stream_(std::move(stream)) {}
   expected<pool_result<Result>> next(std::chrono::milliseconds timeout = default_timeout) {
-    return detail::typed<Result>(stream_->next(timeout));
+    return detail::typed<Result>(detail::next_result(*stream_, timeout));
   }
 
  private:
-  std::unique_ptr<detail::result_stream> stream_;
+  std::shared_ptr<detail::result_stream> stream_;
 };
 
 class pool {
@@ -286,7 +218,7 @@ class pool {
   pool_future<Result> submit(Fill&& fill) {
     return detail::typed<Result>(submit_chunk(one<Task>(fill)).front());
   }
-  /// submit() with Python's callback and error_callback (on the dispatcher thread).
+  /// submit() with Python's callback and error_callback (run on the dispatcher).
   template <class Task, class Result, class Fill>
   pool_future<Result> apply_async(Fill&& fill, std::function<void(const pool_result<Result>&)> callback,
                                   std::function<void(const error&)> error_callback = {}) {
@@ -383,7 +315,7 @@ class pool {
   }
 
   template <class Task, class Range, class Fill>
-  std::unique_ptr<detail::result_stream> stream(Range&& inputs, Fill fill, std::size_t chunksize, bool ordered) {
+  std::shared_ptr<detail::result_stream> stream(Range&& inputs, Fill fill, std::size_t chunksize, bool ordered) {
     // Owns an rvalue range, refers to an lvalue one (which must outlive the iterator).
     using view = decltype(std::views::all(std::forward<Range>(inputs)));
     // begin() and ++ may read the input (a filter does) and throw: each is done
@@ -410,7 +342,7 @@ class pool {
     };
     return make_stream(std::move(source), chunksize, ordered);
   }
-  std::unique_ptr<detail::result_stream> make_stream(detail::task_source source, std::size_t chunksize, bool ordered);
+  std::shared_ptr<detail::result_stream> make_stream(detail::task_source source, std::size_t chunksize, bool ordered);
 
   template <class Result>
   static future<std::vector<pool_result<Result>>> gather(std::vector<detail::task_future> parts) {
