@@ -15,8 +15,9 @@
 //     with actor_down when that one is reaped and is resent, or the node has
 //     already seen the death and holds it; either way it goes to the next
 //     incarnation as soon as it runs, so t1 - t0 is kill -> replacement
-//     answering, with no timeout or polling in it. Split at te, when the node's reactor has reaped
-//     the victim (an actor_handle::monitor callback on the reactor thread):
+//     answering, with no timeout or polling in it. Split at te, when the host hears that the
+//     victim was reaped (an actor_handle::monitor callback: the reactor reaps it and tells its
+//     CAF proxy, whose exit runs the callback; the supervisor hears through the same proxy):
 //     kill -> exit seen, and exit seen -> answered (supervisor decision, zygote
 //     fork, actor ready, one request round trip).
 // (b) spawn: node.spawn("echo") through the zygote plus its first request, no

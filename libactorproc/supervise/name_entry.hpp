@@ -84,6 +84,11 @@ void publish_up(const std::shared_ptr<name_entry>& entry, const actor_handle& ha
 /// From the supervisor: the incarnation is gone; `restarting` says whether
 /// another will follow. Returns once the view says so.
 void publish_down(const std::shared_ptr<name_entry>& entry, bool restarting);
+/// The same without waiting, for an incarnation whose exit is final: handles
+/// already read its view as restarting or stopped (name_entry::phase_of asks
+/// the incarnation), so the view only catches up, and the restart saves a
+/// round trip. Ordered before any later publish_up from the same supervisor.
+void publish_exit(const std::shared_ptr<name_entry>& entry, bool restarting);
 /// Offers a message to the registry while the child restarts (policy buffer).
 expected<kept> keep_for_next(name_entry& entry, wire::envelope_builder& out, std::chrono::milliseconds timeout);
 /// Waits until the view is stopped, or running an incarnation other than

@@ -142,6 +142,14 @@ void publish_down(const std::shared_ptr<name_entry>& entry, bool restarting) {
   (void)ask<bool>(*entry, patience, down_atom::value, entry, restarting);
 }
 
+void publish_exit(const std::shared_ptr<name_entry>& entry, bool restarting) {
+  // An enqueue into a local mailbox completes before anon_send returns, so the
+  // supervisor's later request (publish_up) lands behind it.
+  if (auto registry = caf::actor_cast<caf::actor>(entry->registry)) {
+    caf::anon_send(registry, down_atom::value, entry, restarting);
+  }
+}
+
 expected<kept> keep_for_next(name_entry& entry, wire::envelope_builder& out, std::chrono::milliseconds timeout) {
   auto copy = std::make_shared<capnp::MallocMessageBuilder>();
   copy->setRoot(out.envelope().asReader());

@@ -34,7 +34,7 @@ void supervisor_core::child_exited(uint64_t key, const exit_reason& reason) {
 
   if (!wants_restart(slot->spec.restart, reason)) {
     record(*slot, reason, restart_event::action::not_restarted);
-    publish_down(slot->name, false);
+    publish_exit(slot->name, false);
     bool significant = slot->spec.significant;
     if (slot->spec.restart == restart_type::temporary) children.erase(key);
     if (significant) check_auto_shutdown();
@@ -71,11 +71,8 @@ void supervisor_core::restart_by_strategy(uint64_t key, std::chrono::millisecond
   for (auto k : to_stop) stop_slot(*children.find_key(k));  // reverse start order
   for (auto k : to_drop) children.erase(k);
 
-  for (uint64_t k : batch) {
-    auto* c = children.find_key(k);
-    c->state = child_state::restarting;
-    publish_down(c->name, true);
-  }
+  for (uint64_t k : batch) children.find_key(k)->state = child_state::restarting;
+  publish_exit(children.find_key(key)->name, true);  // the siblings' views changed before their stop
   schedule(std::move(batch), delay);
 }
 
