@@ -6,6 +6,8 @@
 
 #include <examples/messages.capnp.h>
 
+#include <signal.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <mutex>

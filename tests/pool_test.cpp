@@ -5,6 +5,7 @@
 #include "helpers.hpp"
 #include "test_main.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 

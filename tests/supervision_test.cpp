@@ -8,6 +8,8 @@
 
 #include "helpers.hpp"
 
+#include <signal.h>
+
 #include <cstdio>
 #include <map>
 #include <thread>
