@@ -132,8 +132,8 @@ BOOST_AUTO_TEST_CASE(each_kind_of_death_is_reported_with_its_own_reason) {
   BOOST_TEST(n.size() == 0u);
 }
 
-#if defined(__SANITIZE_ADDRESS__)
-// ASan's operator new reports a refused allocation and exits; it never throws.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+// ASan's and TSan's operator new report a refused allocation and exit; they never throw.
 constexpr bool operator_new_throws = false;
 #else
 constexpr bool operator_new_throws = true;

@@ -2,6 +2,8 @@
 // user threads make to the dispatcher actor (see pool_core.hpp).
 #include "pool_core.hpp"
 
+#include <actorproc/node/tsan_handoff.hpp>
+
 #include "pool_protocol.hpp"
 
 #include <caf/all.hpp>
@@ -62,7 +64,10 @@ bool pool_core::call(std::chrono::milliseconds patience, OnAnswer on_answer, Arg
   if (!dispatcher_) return false;  // the node has shut the pool down
   caf::scoped_actor self{node_.system()};
   bool failed = false;
+  auto* sync = caf::actor_cast<caf::strong_actor_ptr>(*dispatcher_).get();
+  handoff_release(sync);
   self->request(*dispatcher_, patience, std::move(args)...).receive(on_answer, [&](caf::error&) { failed = true; });
+  handoff_acquire(sync);
   return !failed;
 }
 
@@ -87,6 +92,7 @@ std::vector<task_future> pool_core::submit(std::vector<task_input> inputs) {
   // alone can make: it may exceed max_queued.
   if (shared_->on_dispatcher() || shared_->admitted.fetch_add(n) < shared_->options.max_queued) {
     if (shared_->on_dispatcher()) shared_->admitted += n;
+    handoff_release(caf::actor_cast<caf::strong_actor_ptr>(*dispatcher_).get());
     caf::anon_send(*dispatcher_, pool_submission{std::move(c)});
     return futures;
   }

@@ -6,6 +6,8 @@
 
 #include "pool_dispatcher_state.hpp"
 
+#include <actorproc/node/tsan_handoff.hpp>
+
 #include <caf/all.hpp>
 
 #include <algorithm>
@@ -31,7 +33,10 @@ constexpr unsigned failed_starts_before_broken = 3;
 // From the reactor's callbacks: dropped if the dispatcher has quit.
 template <class Message>
 void tell(const caf::weak_actor_ptr& to, Message m) {
-  if (auto target = caf::actor_cast<caf::actor>(to)) caf::anon_send(target, std::move(m));
+  if (auto target = caf::actor_cast<caf::actor>(to)) {
+    handoff_release(to.get());
+    caf::anon_send(target, std::move(m));
+  }
 }
 
 }  // namespace
@@ -356,44 +361,53 @@ caf::behavior dispatcher_behavior(dispatcher* self, node* owner, std::shared_ptr
   for (auto& h : workers) st.adopt(h);
   return {
       [self](pool_submission& s) {
+        handoff_scope sync{self->ctrl()};
         self->state.arrive(std::move(s.chunk), true);
         self->state.pump();
       },
       [self](pool_room_atom, pool_submission& s) {
+        handoff_scope sync{self->ctrl()};
         auto promise = self->make_response_promise<bool>();
         self->state.wait_for_room(std::move(s.chunk), promise);
         self->state.pump();
         return promise;
       },
       [self](pool_expire_atom, uint64_t id) {
+        handoff_scope sync{self->ctrl()};
         self->state.expire(id);
         self->state.pump();
       },
       [self](pool_answer& a) {
+        handoff_scope sync{self->ctrl()};
         self->state.on_answer(a);
         self->state.pump();
       },
       [self](pool_exit& e) {
+        handoff_scope sync{self->ctrl()};
         self->state.on_exit(e);
         self->state.pump();
       },
       [self](pool_cancel& c) {
+        handoff_scope sync{self->ctrl()};
         auto chunk = c.chunk.lock();
         bool cancelled = chunk && self->state.cancel(chunk, c.which);
         self->state.pump();
         return cancelled;
       },
       [self](pool_close_atom, bool cancel_queued) {
+        handoff_scope sync{self->ctrl()};
         self->state.close(cancel_queued);
         self->state.pump();
         return true;
       },
       [self](pool_terminate_atom) {
+        handoff_scope sync{self->ctrl()};
         self->state.terminate();
         self->state.pump();
         return true;
       },
       [self](pool_join_atom) {
+        handoff_scope sync{self->ctrl()};
         auto promise = self->make_response_promise<pool_leave>();
         auto& st = self->state;
         if (st.state == pool_state::running) {
@@ -405,8 +419,14 @@ caf::behavior dispatcher_behavior(dispatcher* self, node* owner, std::shared_ptr
         }
         return promise;
       },
-      [self](pool_stats_atom) { return self->state.stats(); },
-      [self](pool_workers_atom) { return self->state.workers(); },
+      [self](pool_stats_atom) {
+        handoff_scope sync{self->ctrl()};
+        return self->state.stats();
+      },
+      [self](pool_workers_atom) {
+        handoff_scope sync{self->ctrl()};
+        return self->state.workers();
+      },
   };
 }
 

@@ -7,6 +7,7 @@
 #include "name_entry.hpp"
 
 #include <actorproc/node/caf_interop.hpp>
+#include <actorproc/node/tsan_handoff.hpp>
 
 #include <capnp/message.h>
 
@@ -21,6 +22,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<actorproc::detail::name_entry>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorproc::actor_handle)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<capnp::MallocMessageBuilder>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(actorproc::expected<actorproc::detail::kept>)
+
 
 namespace actorproc::detail {
 namespace {
@@ -65,6 +67,7 @@ caf::behavior name_registry(caf::stateful_actor<registry_state>* self, caf::acto
   });
   return {
       [self](up_atom, const std::shared_ptr<name_entry>& entry, const actor_handle& handle) {
+        handoff_scope sync{self->ctrl()};
         // Delivered before the view says running, so that sends made meanwhile
         // (which come here and are told to go direct) queue up behind them. If
         // this incarnation is already dying, the rest wait for the next one.
@@ -80,6 +83,7 @@ caf::behavior name_registry(caf::stateful_actor<registry_state>* self, caf::acto
         return true;
       },
       [self](down_atom, const std::shared_ptr<name_entry>& entry, bool restarting) {
+        handoff_scope sync{self->ctrl()};
         publish(*entry, {restarting ? name_phase::restarting : name_phase::stopped, std::nullopt,
                          entry->look()->incarnation});
         if (!restarting) self->state.buffered.erase(entry.get());
@@ -87,6 +91,7 @@ caf::behavior name_registry(caf::stateful_actor<registry_state>* self, caf::acto
         return true;
       },
       [self](keep_atom, const std::shared_ptr<name_entry>& entry, const buffered_message& message) -> expected<kept> {
+        handoff_scope sync{self->ctrl()};
         auto view = entry->look();
         switch (entry->phase_of(*view)) {
           case name_phase::running:
@@ -105,6 +110,7 @@ caf::behavior name_registry(caf::stateful_actor<registry_state>* self, caf::acto
         return kept::kept;
       },
       [self](await_atom, const std::shared_ptr<name_entry>& entry, uint64_t failed) -> caf::result<bool> {
+        handoff_scope sync{self->ctrl()};
         auto view = entry->look();
         auto phase = entry->phase_of(*view);
         if (phase == name_phase::stopped || (phase == name_phase::running && view->incarnation != failed)) return true;
@@ -123,8 +129,11 @@ std::optional<R> ask(const name_entry& entry, std::chrono::milliseconds timeout,
   if (!registry) return std::nullopt;
   caf::scoped_actor self{registry->home_system()};
   std::optional<R> answer;
+  auto* sync = caf::actor_cast<caf::strong_actor_ptr>(registry).get();
+  handoff_release(sync);
   self->request(registry, std::max(timeout, 0ms), std::forward<Ts>(xs)...)
       .receive([&](R& value) { answer = std::move(value); }, [](caf::error&) {});
+  handoff_acquire(sync);
   return answer;
 }
 
@@ -146,6 +155,7 @@ void publish_exit(const std::shared_ptr<name_entry>& entry, bool restarting) {
   // An enqueue into a local mailbox completes before anon_send returns, so the
   // supervisor's later request (publish_up) lands behind it.
   if (auto registry = caf::actor_cast<caf::actor>(entry->registry)) {
+    handoff_release(caf::actor_cast<caf::strong_actor_ptr>(registry).get());
     caf::anon_send(registry, down_atom::value, entry, restarting);
   }
 }

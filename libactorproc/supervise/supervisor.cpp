@@ -102,7 +102,7 @@ std::vector<actor_snapshot> supervisor::snapshot() const {
 }
 
 void supervisor::stop() const {
-  if (auto target = core_->actor()) caf::anon_send(target, msg::shutdown_atom::value);
+  if (auto target = core_->actor()) msg::tell(target, msg::shutdown_atom::value);
   (void)msg::await_exit(*core_, std::chrono::hours(24));
 }
 

@@ -7,6 +7,8 @@
 
 #include <actorproc/node/stop_ladder.hpp>
 
+#include <actorproc/node/tsan_handoff.hpp>
+
 namespace actorproc::detail {
 namespace {
 
@@ -28,15 +30,18 @@ caf::behavior supervisor_actor(caf::event_based_actor* self, std::shared_ptr<sup
   self->attach_functor([core](const caf::error& reason) { core->exited(from_caf_error(reason)); });
   return {
       [core](init_atom) -> expected<bool> {
+        handoff_scope sync{core->self->ctrl()};
         if (auto started = core->start_all(); !started) return started.error();
         return true;
       },
       [core](which_atom) -> expected<std::vector<child_info>> {
+        handoff_scope sync{core->self->ctrl()};
         std::vector<child_info> out;
         for (auto& slot : core->children.slots()) out.push_back(child_table::info_of(slot));
         return out;
       },
       [core](start_child_atom, child_spec& spec) -> expected<child_info> {
+        handoff_scope sync{core->self->ctrl()};
         if (core->spec.strategy == restart_strategy::simple_one_for_one) {
           return error(errc::invalid_argument, "a simple_one_for_one supervisor starts children with start_child(args)");
         }
@@ -48,6 +53,7 @@ caf::behavior supervisor_actor(caf::event_based_actor* self, std::shared_ptr<sup
         return core->add_and_start(std::move(spec));
       },
       [core](start_child_atom, const std::vector<std::string>& args) -> expected<child_info> {
+        handoff_scope sync{core->self->ctrl()};
         if (core->spec.strategy != restart_strategy::simple_one_for_one) {
           return error(errc::invalid_argument, "start_child(args) is for simple_one_for_one supervisors");
         }
@@ -57,6 +63,7 @@ caf::behavior supervisor_actor(caf::event_based_actor* self, std::shared_ptr<sup
         return core->add_and_start(std::move(spec));
       },
       [core](terminate_atom, const std::string& id) -> expected<bool> {
+        handoff_scope sync{core->self->ctrl()};
         auto* slot = core->children.find(id);
         // As in OTP, terminating a dynamic child that is already gone succeeds.
         if (slot == nullptr && core->spec.strategy == restart_strategy::simple_one_for_one &&
@@ -74,6 +81,7 @@ caf::behavior supervisor_actor(caf::event_based_actor* self, std::shared_ptr<sup
         return true;
       },
       [core](restart_child_atom, const std::string& id) -> expected<child_info> {
+        handoff_scope sync{core->self->ctrl()};
         auto* slot = core->children.find(id);
         if (slot == nullptr) return error(errc::unknown_actor, "no child '" + id + "'");
         if (slot->state != child_state::stopped) return error(errc::invalid_argument, "child '" + id + "' is running");
@@ -81,26 +89,39 @@ caf::behavior supervisor_actor(caf::event_based_actor* self, std::shared_ptr<sup
         return child_table::info_of(*slot);
       },
       [core](delete_atom, const std::string& id) -> expected<bool> {
+        handoff_scope sync{core->self->ctrl()};
         auto* slot = core->children.find(id);
         if (slot == nullptr) return error(errc::unknown_actor, "no child '" + id + "'");
         if (slot->state != child_state::stopped) return error(errc::invalid_argument, "child '" + id + "' is running");
         core->children.erase(slot->key);
         return true;
       },
-      [core](snapshot_atom) -> expected<std::vector<actor_snapshot>> { return core->snapshot(); },
+      [core](snapshot_atom) -> expected<std::vector<actor_snapshot>> {
+        handoff_scope sync{core->self->ctrl()};
+        return core->snapshot();
+      },
       [core](child_atom, const std::string& id) -> expected<std::shared_ptr<name_entry>> {
+        handoff_scope sync{core->self->ctrl()};
         if (auto* slot = core->children.find(id)) return slot->name;
         return error(errc::unknown_actor, "no child '" + id + "'");
       },
       [core](nested_atom, const std::string& id) -> expected<std::shared_ptr<supervisor_core>> {
+        handoff_scope sync{core->self->ctrl()};
         auto* slot = core->children.find(id);
         if (slot == nullptr) return error(errc::unknown_actor, "no child '" + id + "'");
         if (!slot->nested) return error(errc::actor_down, "child '" + id + "' is not a running supervisor");
         return slot->nested;
       },
-      [core](shutdown_atom) { core->shut_down(exit_reason::shutdown()); },
-      [core](restart_atom, uint64_t batch) { core->run_batch(batch); },
+      [core](shutdown_atom) {
+        handoff_scope sync{core->self->ctrl()};
+        core->shut_down(exit_reason::shutdown());
+      },
+      [core](restart_atom, uint64_t batch) {
+        handoff_scope sync{core->self->ctrl()};
+        core->run_batch(batch);
+      },
       [core](dead_atom, uint64_t key) {
+        handoff_scope sync{core->self->ctrl()};
         if (auto* slot = core->children.find_key(key); slot && slot->died_early) core->child_exited(key, *slot->died_early);
       },
   };
@@ -261,7 +282,7 @@ void supervisor_core::begin_stop(child_slot& slot) {
         break;
     }
   } else if (slot.nested) {
-    if (auto target = slot.nested->actor()) caf::anon_send(target, shutdown_atom::value);
+    if (auto target = slot.nested->actor()) tell(target, shutdown_atom::value);
   }
 }
 

@@ -6,6 +6,7 @@
 #include "supervisor_core.hpp"
 
 #include <actorproc/node/caf_interop.hpp>
+#include <actorproc/node/tsan_handoff.hpp>
 
 #include <caf/all.hpp>
 
@@ -36,6 +37,13 @@ using shutdown_atom = caf::atom_constant<caf::atom("sup_shut")>;  // stop the ch
 using restart_atom = caf::atom_constant<caf::atom("sup_rst")>;    // batch id: a timed restart is due
 using dead_atom = caf::atom_constant<caf::atom("sup_dead")>;      // key: a child exited before it was monitored
 
+/// A one-way message to a supervisor from another thread.
+template <class... Ts>
+void tell(const caf::actor& target, Ts&&... xs) {
+  handoff_release(caf::actor_cast<caf::strong_actor_ptr>(target).get());
+  caf::anon_send(target, std::forward<Ts>(xs)...);
+}
+
 // Only a broken tree makes a caller wait this long: every step a supervisor
 // takes is itself bounded.
 inline constexpr auto call_patience = std::chrono::minutes(10);
@@ -49,6 +57,8 @@ expected<R> call(const supervisor_core& core, Ts&&... xs) {
   if (!target) return gone();
   caf::scoped_actor self{target->home_system()};
   std::optional<expected<R>> answer;
+  auto* sync = caf::actor_cast<caf::strong_actor_ptr>(target).get();
+  handoff_release(sync);
   self->request(target, call_patience, std::forward<Ts>(xs)...)
       .receive([&](expected<R>& value) { answer = std::move(value); },
                [&](caf::error& e) {
@@ -58,6 +68,7 @@ expected<R> call(const supervisor_core& core, Ts&&... xs) {
                    answer = gone();
                  }
                });
+  handoff_acquire(sync);
   return std::move(*answer);
 }
 
