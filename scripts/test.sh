@@ -53,12 +53,13 @@ cmake --build build-asan -j "$jobs"
 stage "test under ASan + UBSan"
 ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 900
 
-# Only the host side has threads, so only its suites are worth TSan's time.
+# Only the host side has threads, so only its suites (the host_tests target: the
+# `process` label) are worth TSan's time.
 # tests/tsan.supp says what is suppressed (third-party code only) and why.
 stage "build under ThreadSanitizer"
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DACTORPROC_SANITIZE_THREAD=ON \
   -DACTORPROC_BUILD_BENCH=OFF -DACTORPROC_BUILD_EXAMPLES=OFF -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" >/dev/null
-cmake --build build-tsan -j "$jobs"
+cmake --build build-tsan -j "$jobs" --target host_tests
 stage "test the host side under ThreadSanitizer"
 ctest --test-dir build-tsan --output-on-failure -j "$jobs" --timeout 900 -L process
 stage ""
