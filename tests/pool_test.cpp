@@ -1,5 +1,7 @@
 // The process pool: Python's Pool and ProcessPoolExecutor operations, their
 // error paths, and crashes under load (nothing lost, nothing resolved twice).
+// Longer than 450 lines on purpose: one suite per concept, so that `--run_test`
+// and ctest's labels select a concept; its cases share this file's fixtures.
 #define BOOST_TEST_MODULE pool
 #define BOOST_TEST_NO_MAIN
 #include "helpers.hpp"

@@ -1,6 +1,8 @@
 // Ports: an external command as a supervised actor (stdin and stdout as
 // messages, its exit as the port's exit reason), and run_command().
 // Every wait is for an event or a state, bounded by `patience`.
+// Longer than 450 lines on purpose: one suite per concept, so that `--run_test`
+// and ctest's labels select a concept; its cases share this file's fixtures.
 #define BOOST_TEST_MODULE port
 #define BOOST_TEST_NO_MAIN
 #include "test_main.hpp"

@@ -1,5 +1,7 @@
 // Spawning and process hygiene: both start methods, exit reasons of every kind
 // of death, inherited descriptors, zombies, descriptor leaks, orphans.
+// Longer than 450 lines on purpose: one suite per concept, so that `--run_test`
+// and ctest's labels select a concept; its cases share this file's fixtures.
 #define BOOST_TEST_MODULE process
 #define BOOST_TEST_NO_MAIN
 #include "test_main.hpp"

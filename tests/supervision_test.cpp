@@ -2,6 +2,8 @@
 // intensity and escalation, nesting, shutdown, start failures, backoff, names
 // that survive restarts, heartbeats, significant children, introspection.
 // Every wait is for an event or a state, never for a length of time.
+// Longer than 450 lines on purpose: one suite per concept, so that `--run_test`
+// and ctest's labels select a concept; its cases share this file's fixtures.
 #define BOOST_TEST_MODULE supervision
 #define BOOST_TEST_NO_MAIN
 #include "test_main.hpp"

@@ -1,5 +1,7 @@
 // Semaphore, BoundedSemaphore, Event, Condition, Barrier and Value: Python's
 // semantics between processes, and what happens when a participant dies.
+// Longer than 450 lines on purpose: one suite per concept, so that `--run_test`
+// and ctest's labels select a concept; its cases share this file's fixtures.
 #define BOOST_TEST_MODULE sync
 #define BOOST_TEST_NO_MAIN
 #include "test_main.hpp"

@@ -1,4 +1,6 @@
 // The wire layer alone: framing, limits, malformed input, descriptor passing.
+// Longer than 450 lines on purpose: one suite per concept, so that `--run_test`
+// and ctest's labels select a concept; its cases share this file's fixtures.
 #define BOOST_TEST_MODULE wire
 #include <boost/test/unit_test.hpp>
 
