@@ -153,11 +153,16 @@ else
   sed 's/^\([a-z_]*\)\t/\1: /' "$context" | grep -v '^stat_'
   echo "python3 missing: the Python columns, the ratios' verdicts, the JSON and the chart need it"
   echo
-  awk -F'\t' 'BEGIN { printf "%-30s %-8s %-34s %-12s %s\n", "figure", "unit", "libactorproc median [min..max]", "raw median", "Python" }
-    FILENAME == ARGV[1] { if ($1 == "ROW" && $3 == "ours") o[$2] = sprintf("%.4g [%.4g..%.4g]", $4, $6, $7);
-                                  if ($1 == "ROW" && $3 == "raw") r[$2] = sprintf("%.4g", $4); next }
+  awk -F'\t' 'BEGIN { printf "%-30s %-8s %-34s %-11s %-7s %s\n", "figure", "unit", "libactorproc median [min..max]",
+                       "raw median", "vs raw", "Python" }
+    FILENAME == ARGV[1] { if ($1 == "ROW" && $3 == "ours") { o[$2] = sprintf("%.4g [%.4g..%.4g]", $4, $6, $7); om[$2] = $4 }
+                          if ($1 == "ROW" && $3 == "raw") rm[$2] = $4; next }
     /^#/ || NF < 6 { next }
-    { printf "%-30s %-8s %-34s %-12s %s\n", $1, $3, ($1 in o) ? o[$1] : "not run", ($1 in r) ? r[$1] : "-",
-             ($5 == "-") ? "n/a" : "python3 missing" }' "$rows" bench/figures.tsv
+    { ratio = "-"  # oriented as report.py does: > 1 means ours is better
+      if (($1 in om) && ($1 in rm) && om[$1] > 0 && rm[$1] > 0)
+        ratio = sprintf("%.2fx", $4 == "higher" ? om[$1] / rm[$1] : rm[$1] / om[$1])
+      printf "%-30s %-8s %-34s %-11s %-7s %s\n", $1, $3, ($1 in o) ? o[$1] : "not run",
+             ($1 in rm) ? sprintf("%.4g", rm[$1]) : "-", ratio, ($5 == "-") ? "n/a" : "python3 missing" }' \
+    "$rows" bench/figures.tsv
 fi
 echo "rows: $rows; each program's own table: $out/<program>.txt"
