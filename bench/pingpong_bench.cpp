@@ -4,8 +4,8 @@
 //   ./build-bench/bench/actorproc_bench            # ~40-60 s
 //   ./build-bench/bench/actorproc_bench --quick    # ~10 s
 //   options: --reps N, --placement none|same|diff|both|all, --only rt|tp|shared,
-//            --rows FILE (bench/rows.hpp: the rows of the first placement)
 //            (both = none + same, the default; all = none + same + diff)
+//            --rows FILE (bench/rows.hpp: the rows of the first placement)
 //
 // (a) round trip: a "ping" actor makes N synchronous ctx.request<Ping, Pong>()
 //     calls to a "pong" actor and reports the time (steady_clock, inside ping).
