@@ -72,6 +72,10 @@ if [ -n "$do_build" ]; then
 fi
 [ -n "$build_only" ] && exit 0
 
+if [ ! -d "$build/bench" ]; then
+  echo "bench.sh: $build/bench does not exist: build first (without --no-build)" >&2
+  exit 2
+fi
 # Absolute paths: the programs may change their directory.
 build=$(cd "$build" && pwd)
 out="$build/bench-run"
@@ -87,7 +91,9 @@ pin=()
 # Each program gets a bound: a hang costs minutes, not the run.
 limit=$([ -n "$quick" ] && echo 120 || echo 300)
 
-cpu_model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+# A VM's model name can be as vague as "AMD EPYC": the family and model say which.
+cpu_model=$(awk -F': ' '/^model name/ {n = $2} /^cpu family/ {f = $2} /^model\t/ {m = $2}
+                        END {printf "%s (family %s, model %s)", n, f, m}' /proc/cpuinfo)
 {
   printf 'date\t%s\n' "$(date -Is)"
   printf 'mode\t%s\n' "$([ -n "$quick" ] && echo quick || echo full)"
