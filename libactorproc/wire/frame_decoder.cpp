@@ -94,7 +94,7 @@ read_status frame_decoder::read_from(int fd, bool block) {
     fds_.push_back(std::move(batch));  // owned now, closed with the decoder whatever follows
     if (pending > max_pending_fds) {
       fds_.clear();  // the stream is broken: nothing will claim them
-      throw protocol_error(std::to_string(pending) + " descriptors wait for their frames (limit " +
+      throw protocol_error(std::to_string(pending) + " descriptor(s) wait for their frames (limit " +
                            std::to_string(max_pending_fds) + ")");
     }
   }
@@ -196,7 +196,7 @@ std::vector<unique_fd> frame_decoder::claim_fds(std::size_t count) {
     std::size_t came = with_it ? fds_.front().fds.size() : 0;
     if (came != count) {
       fds_.clear();  // the stream is broken: nothing will claim them
-      throw protocol_error("a frame announces " + std::to_string(count) + " descriptors, but " +
+      throw protocol_error("a frame announces " + std::to_string(count) + " descriptor(s), but " +
                            std::to_string(came) + " came with it");
     }
     for (auto& fd : fds_.front().fds) claimed.push_back(std::move(fd));
@@ -207,7 +207,7 @@ std::vector<unique_fd> frame_decoder::claim_fds(std::size_t count) {
   if (!fds_.empty() && fds_.front().last <= last_end_) {
     std::size_t unclaimed = fds_.front().fds.size();
     fds_.clear();
-    throw protocol_error(std::to_string(unclaimed) + " descriptors came with a frame that announced none");
+    throw protocol_error(std::to_string(unclaimed) + " descriptor(s) came with no frame that announced them");
   }
   return claimed;
 }

@@ -22,3 +22,12 @@ struct Push {
 struct Timings { seconds @0 :List(Float64); sum @1 :UInt64; text @2 :Text; }
 # For the receiver: answer with a buffer of `bytes`, each byte `fill`.
 struct MakeBuffer { bytes @0 :UInt64; fill @1 :UInt8; }
+# For payload_test's "relay": make a payload of `bytes` (byte i is i % 251) and
+# send it to `target` as a request, the way `mode` says; answers with the
+# target's Took.
+struct Forward { target @0 :UInt64; bytes @1 :UInt64; mode @2 :Push.Mode; }
+# Answered with Took: `bytes` is the number of descriptors open in the actor.
+struct CountFds {}
+# Writes a raw frame to the mailbox that announces `announced` descriptors and
+# carries `attached` (pipe ends): a lying sender.
+struct SendFds { announced @0 :UInt8; attached @1 :UInt8; }
