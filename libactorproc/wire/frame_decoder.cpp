@@ -159,8 +159,11 @@ std::optional<kj::ArrayPtr<const capnp::word>> frame_decoder::peek(std::size_t o
 }
 
 std::optional<kj::ArrayPtr<const capnp::word>> frame_decoder::next() {
-  if (begin_ == end_ && holds_ == 0 && capacity_words_ * word_bytes > keep_bytes_) {
-    // The large frame that grew the buffer is gone, and this reader keeps less.
+  if (begin_ == end_ && holds_ == 0 && capacity_words_ * word_bytes > keep_bytes_ &&
+      last_end_ - last_start_ < keep_bytes_) {
+    // The large frames that grew the buffer are over (the last one was small),
+    // and this reader keeps less. A run of large frames keeps it: each would
+    // fault its pages in again.
     buffer_.reset();
     capacity_words_ = 0;
     begin_ = end_ = 0;

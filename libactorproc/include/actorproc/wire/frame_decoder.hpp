@@ -22,9 +22,10 @@
 // limits::max_frame_bytes. A large frame is read straight into a buffer of its
 // announced size (no doubling, no copy per growth); that buffer is allocated
 // but not touched, so a header that announces much and sends little costs
-// address space, not memory. Between frames the decoder keeps at most
-// `keep_bytes` of capacity (see the constructor), so that a stream of large
-// frames does not fault its pages in again for each one.
+// address space, not memory. A run of large frames keeps that buffer, so that
+// their pages are not faulted in again for each one (on a VM, faults cost more
+// than the copies); after the first frame smaller than `keep_bytes` (see the
+// constructor), the decoder keeps no more than that.
 
 #include <actorproc/base/unique_fd.hpp>
 #include <actorproc/wire/limits.hpp>
