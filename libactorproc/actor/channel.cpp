@@ -21,7 +21,7 @@ constexpr std::size_t flush_threshold = 64 * 1024;
 }  // namespace
 
 channel::channel(uint64_t p, unique_fd f, const wire::limits& limits)
-    : peer(p), fd(std::move(f)), in(limits, limits.max_frame_bytes) {
+    : peer(p), fd(std::move(f)), in(limits) {
   // A blocking receive returns after this slice at the latest.
   auto limit = peer == 0 ? receive_slice : peer_receive_slice;
   timeval slice{0, static_cast<suseconds_t>(std::chrono::microseconds(limit).count())};

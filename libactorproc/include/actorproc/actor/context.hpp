@@ -75,8 +75,9 @@ class context {
   std::vector<unique_fd>& inherited_fds() { return inherited_fds_; }
   /// Who sent the message being handled (id 0: the node).
   actor_ref sender() const { return {current_sender_}; }
-  /// Descriptors that came with the message being handled
-  /// (actor_handle::send_with_fds); unclaimed ones are closed after the handler.
+  /// Descriptors that came with the message being handled (send_with_fds,
+  /// request_with_fds, from the host or an actor: a shared_buffer's, say);
+  /// unclaimed ones are closed after the handler.
   std::vector<unique_fd> take_received_fds() { return std::move(current_fds_); }
   /// True while handling a request (a reply is expected).
   bool is_request() const { return current_correlation_ != 0; }

@@ -57,9 +57,8 @@ enum class read_status {
 
 class frame_decoder {
  public:
-  /// `keep_bytes`: the capacity kept between frames. A worker keeps its
-  /// largest buffer (its memory is its own); the node, with one decoder per
-  /// actor, keeps the default.
+  /// `keep_bytes`: the capacity kept once a frame smaller than that has come
+  /// (a run of larger frames keeps the room of the largest).
   explicit frame_decoder(limits lim = {}, std::size_t keep_bytes = default_keep_bytes);
   static constexpr std::size_t default_keep_bytes = 256 * 1024;
   /// More descriptors than this waiting for their frames is a protocol error
