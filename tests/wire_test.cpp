@@ -330,6 +330,84 @@ BOOST_AUTO_TEST_CASE(a_clean_close_between_frames_is_end_of_stream_and_mid_frame
   }
 }
 
+// claim_fds() holds every frame to what came with its first byte: frames with
+// and without descriptors interleave in one stream, many per read, and each
+// gets its own; a count that does not match is a protocol error.
+BOOST_AUTO_TEST_CASE(each_frame_claims_exactly_the_descriptors_that_came_with_it) {
+  socket_pair sp;
+  wire::frame_writer writer;
+  const unsigned counts[] = {0, 2, 0, 0, 1, 3, 0};
+  for (unsigned i = 0; i < std::size(counts); ++i) {
+    wire::envelope_builder env;
+    env.address(1, 0, 0);
+    env.envelope().setFdCount(static_cast<uint8_t>(counts[i]));
+    env.envelope().initSystem().setPeer(i);
+    std::vector<unique_fd> fds;
+    for (unsigned k = 0; k < counts[i]; ++k) {
+      int pipe_fds[2];
+      BOOST_REQUIRE(::pipe2(pipe_fds, O_CLOEXEC) == 0);
+      ::close(pipe_fds[0]);
+      fds.emplace_back(pipe_fds[1]);
+    }
+    writer.append(env.message(), std::move(fds));
+  }
+  BOOST_REQUIRE(wire::flush_blocking(sp.a.get(), writer, 1000ms));
+  wire::frame_decoder decoder;
+  for (unsigned i = 0; i < std::size(counts); ++i) {
+    std::optional<kj::ArrayPtr<const capnp::word>> frame;
+    BOOST_REQUIRE((wire::wait_for_frame(sp.b.get(), decoder, 1000ms, frame) == wire::wait_result::frame));
+    wire::envelope_reader env(*frame, {});
+    BOOST_TEST(env.get().getSystem().getPeer() == i);
+    auto fds = decoder.claim_fds(env.get().getFdCount());
+    BOOST_TEST(fds.size() == counts[i]);
+  }
+  BOOST_TEST(decoder.pending_fds() == 0u);
+
+  // A frame announcing one descriptor more than came with it.
+  wire::envelope_builder liar;
+  liar.address(1, 0, 0);
+  liar.envelope().setFdCount(2);
+  liar.envelope().initSystem().setPeer(9);
+  int pipe_fds[2];
+  BOOST_REQUIRE(::pipe2(pipe_fds, O_CLOEXEC) == 0);
+  ::close(pipe_fds[0]);
+  std::vector<unique_fd> one;
+  one.emplace_back(pipe_fds[1]);
+  writer.append(liar.message(), std::move(one));
+  BOOST_REQUIRE(wire::flush_blocking(sp.a.get(), writer, 1000ms));
+  std::optional<kj::ArrayPtr<const capnp::word>> frame;
+  BOOST_REQUIRE((wire::wait_for_frame(sp.b.get(), decoder, 1000ms, frame) == wire::wait_result::frame));
+  BOOST_CHECK_THROW(decoder.claim_fds(2), wire::protocol_error);
+  BOOST_TEST(decoder.pending_fds() == 0u);  // closed: the stream is broken
+}
+
+// A large frame is read into room of its announced size: it arrives whole,
+// in few reads (never one per doubling), and the next one reuses the room.
+BOOST_AUTO_TEST_CASE(a_large_frame_arrives_whole_and_the_next_one_too) {
+  socket_pair sp;
+  wire::frame_decoder decoder({}, std::size_t{8} << 20);
+  for (int round = 0; round < 2; ++round) {
+    wire::envelope_builder env;
+    env.address(1, 0, 0);
+    auto text = env.init_user<testing::Echo>().initText(4 << 20);
+    std::memset(text.begin(), 'a' + round, text.size());
+    wire::frame_writer writer;
+    writer.append(env.message());
+    std::size_t framed = writer.size();
+    std::optional<kj::ArrayPtr<const capnp::word>> frame;
+    while (!frame) {
+      (void)writer.flush(sp.a.get());
+      (void)decoder.read_from(sp.b.get());
+      frame = decoder.next();
+    }
+    BOOST_TEST(frame->size() * sizeof(capnp::word) == framed);
+    wire::envelope_reader read(*frame, {});
+    auto got = read.get().getUser().getBody().getAs<testing::Echo>().getText();
+    BOOST_TEST(got.size() == std::size_t{4} << 20);
+    BOOST_TEST(got[got.size() - 1] == 'a' + round);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(descriptors_travel_with_their_frame_in_order) {
   socket_pair sp;
   wire::frame_writer writer;

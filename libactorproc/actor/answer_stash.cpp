@@ -4,12 +4,20 @@
 
 namespace actorproc::detail {
 
+std::vector<unique_fd> take_fds(wire::frame_decoder& in, std::size_t count) {
+  std::vector<unique_fd> fds;
+  for (std::size_t i = 0; i < count; ++i) fds.push_back(in.take_fd());
+  return fds;
+}
+
 std::optional<expected<wire::frame_ptr>> answer_stash::take_if_answer(kj::ArrayPtr<const capnp::word> frame,
                                                                       uint64_t peer, uint64_t correlation,
-                                                                      const wire::limits& limits) {
+                                                                      const wire::limits& limits,
+                                                                      wire::frame_decoder& in) {
   // Either way the frame is kept, so copy it and check the copy: one parse.
   auto owned = std::make_unique<wire::owned_frame>(frame, limits, wire::owned_frame::validate);
   auto env = owned->envelope();
+  owned->attach_fds(take_fds(in, env.getFdCount()));
   auto kind = env.which();
   bool answer =
       (kind == schema::Envelope::RESPONSE || kind == schema::Envelope::FAILURE) && env.getCorrelation() == correlation;

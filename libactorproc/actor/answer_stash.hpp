@@ -9,6 +9,7 @@
 // requester flooded while it waits fails with mailbox_full instead of growing.
 
 #include <actorproc/base/expected.hpp>
+#include <actorproc/wire/frame_decoder.hpp>
 #include <actorproc/wire/limits.hpp>
 #include <actorproc/wire/message.hpp>
 
@@ -19,6 +20,9 @@
 
 namespace actorproc::detail {
 
+/// The next `count` descriptors of `in`, in stream order.
+std::vector<unique_fd> take_fds(wire::frame_decoder& in, std::size_t count);
+
 class answer_stash {
  public:
   /// Bytes of frames kept beyond which a waiting request gives up.
@@ -26,9 +30,12 @@ class answer_stash {
 
   /// If `frame` (from the channel to `peer`) answers `correlation`: the answer
   /// (a response, or the failure as an error). Otherwise keeps a copy of it and
-  /// returns nullopt. Throws wire::protocol_error on a malformed frame.
+  /// returns nullopt. Either way the frame's descriptors are taken from `in`
+  /// now, in stream order, and kept with it. Throws wire::protocol_error on a
+  /// malformed frame.
   std::optional<expected<wire::frame_ptr>> take_if_answer(kj::ArrayPtr<const capnp::word> frame, uint64_t peer,
-                                                          uint64_t correlation, const wire::limits& limits);
+                                                          uint64_t correlation, const wire::limits& limits,
+                                                          wire::frame_decoder& in);
   bool empty() const { return frames_.empty(); }
   bool over_limit() const { return bytes_ > limit; }
   /// The oldest frame kept, and the peer it came from; the stash must not be empty.

@@ -20,7 +20,8 @@ constexpr std::size_t flush_threshold = 64 * 1024;
 
 }  // namespace
 
-channel::channel(uint64_t p, unique_fd f, const wire::limits& limits) : peer(p), fd(std::move(f)), in(limits) {
+channel::channel(uint64_t p, unique_fd f, const wire::limits& limits)
+    : peer(p), fd(std::move(f)), in(limits) {
   // A blocking receive returns after this slice at the latest.
   auto limit = peer == 0 ? receive_slice : peer_receive_slice;
   timeval slice{0, static_cast<suseconds_t>(std::chrono::microseconds(limit).count())};
@@ -140,23 +141,29 @@ expected<void> channel_set::make_room(channel& ch, std::chrono::milliseconds tim
   return {};
 }
 
-expected<void> channel_set::append_within_frame(wire::frame_writer& to, wire::envelope_builder& out, const char* what) {
+expected<void> channel_set::append_within_frame(wire::frame_writer& to, wire::envelope_builder& out, const char* what,
+                                                std::vector<unique_fd> fds) {
+  if (fds.size() > wire::frame_decoder::max_fds_per_frame) {
+    return error(errc::invalid_argument, std::string("a ") + what + " with " + std::to_string(fds.size()) +
+                                             " descriptors (at most " +
+                                             std::to_string(wire::frame_decoder::max_fds_per_frame) + "); not sent");
+  }
   // The writer measures the frame as it appends it: the check costs nothing extra per message.
-  std::size_t bytes = to.append(out.message(), {}, limits_.max_frame_bytes);
+  std::size_t bytes = to.append(out.message(), std::move(fds), limits_.max_frame_bytes);
   if (bytes <= limits_.max_frame_bytes) return {};
   return error(errc::too_large, std::string("a ") + what + " of " + std::to_string(bytes) +
                                     " bytes exceeds the frame limit of " + std::to_string(limits_.max_frame_bytes) +
                                     " bytes; not sent");
 }
 
-void channel_set::append_answer(channel& ch, wire::envelope_builder& out) {
+void channel_set::append_answer(channel& ch, wire::envelope_builder& out, std::vector<unique_fd> fds) {
   auto& to = output(ch);
-  auto sent = append_within_frame(to, out, "reply");
+  auto sent = append_within_frame(to, out, "reply", std::move(fds));
   if (sent) return;
   auto env = out.envelope();
   wire::envelope_builder failure;
   failure.address(env.getTo(), env.getFrom(), env.getCorrelation());
-  failure.init_failure(errc::too_large, sent.error().message);
+  failure.init_failure(sent.error().code, sent.error().message);
   to.append(failure.message());
 }
 

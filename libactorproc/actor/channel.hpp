@@ -100,12 +100,14 @@ class channel_set {
   bool flush_all();
   /// Waits up to `timeout` until `ch`'s output is below its bound.
   expected<void> make_room(channel& ch, std::chrono::milliseconds timeout);
-  /// Appends `out` to `to` unless its frame would pass the frame limit (too_large):
-  /// the receiver would take such a frame for a protocol error and kill its sender.
-  expected<void> append_within_frame(wire::frame_writer& to, wire::envelope_builder& out, const char* what);
-  /// Appends the answer `out` (addressed already) to `ch`; one too large for a
-  /// frame is replaced by a too_large failure, so that its requester still hears.
-  void append_answer(channel& ch, wire::envelope_builder& out);
+  /// Appends `out`, with `fds`, to `to` unless its frame would pass the frame
+  /// limit (too_large: the receiver would take such a frame for a protocol
+  /// error and kill its sender) or it has too many descriptors (invalid_argument).
+  expected<void> append_within_frame(wire::frame_writer& to, wire::envelope_builder& out, const char* what,
+                                     std::vector<unique_fd> fds = {});
+  /// Appends the answer `out` (addressed already) to `ch`; one that cannot be
+  /// sent is replaced by a failure saying why, so that its requester still hears.
+  void append_answer(channel& ch, wire::envelope_builder& out, std::vector<unique_fd> fds);
   /// Bytes sent but still in this process, on open channels.
   std::size_t unsent_bytes() const;
   /// Gives everything still buffered up to `timeout` per channel to leave.

@@ -106,28 +106,38 @@ class worker_runtime final : public context, channel_failures {
     return channels_.added_to_batch(batch, index, nested);
   }
 
-  expected<wire::frame_ptr> call(actor_ref to, wire::envelope_builder& out,
-                                 std::chrono::milliseconds timeout) override {
+  expected<wire::frame_ptr> call(actor_ref to, wire::envelope_builder& out, std::chrono::milliseconds timeout,
+                                 std::vector<unique_fd> fds) override {
     auto deadline = clock::now() + timeout;
     uint64_t correlation = next_correlation_++;
     out.address(to.id, id(), correlation);
     channel& ch = channels_.route(to.id);
     if (auto room = channels_.make_room(ch, timeout); !room) return room.error();
-    if (auto sent = channels_.append_within_frame(channels_.output(ch), out, "request"); !sent) return sent.error();
+    if (auto sent = channels_.append_within_frame(channels_.output(ch), out, "request", std::move(fds)); !sent) {
+      return sent.error();
+    }
     return await_answer(ch.peer, correlation, deadline);
+  }
+
+  expected<void> post(actor_ref to, wire::envelope_builder& out, std::vector<unique_fd> fds,
+                      std::chrono::milliseconds timeout) override {
+    out.address(to.id, id(), 0);
+    channel& ch = channels_.route(to.id);
+    if (auto room = channels_.make_room(ch, timeout); !room) return room.error();
+    return channels_.append_within_frame(channels_.output(ch), out, "message", std::move(fds));
   }
 
   int mailbox_descriptor() const override { return channels_.mailbox().fd.get(); }
 
   void answer(const deferred_reply& pending, wire::envelope_builder& out) override {
-    channels_.append_answer(channels_.route(pending.channel), out);
+    channels_.append_answer(channels_.route(pending.channel), out, {});
   }
 
-  void respond(wire::envelope_builder& out) override {
+  void respond(wire::envelope_builder& out, std::vector<unique_fd> fds) override {
     if (current_correlation_ == 0 || replied_) return;
     replied_ = true;
     out.address(current_sender_, id(), current_correlation_);
-    channels_.append_answer(channels_.route(current_channel_), out);
+    channels_.append_answer(channels_.route(current_channel_), out, std::move(fds));
   }
 
  private:
@@ -149,12 +159,12 @@ class worker_runtime final : public context, channel_failures {
     if (run_ready_watch()) return;
     if (!stash_.empty()) {
       auto [peer, frame] = stash_.pop();
-      handle(frame->words(), channels_.find(peer));
+      handle(frame->words(), channels_.find(peer), frame->take_fds());  // its descriptors were taken when it came
       return;
     }
     look_behind_mailbox_backlog();
     if (auto first = lane_.take()) {
-      handle(first->words(), &channels_.mailbox());
+      handle(first->words(), &channels_.mailbox(), std::vector<unique_fd>{});  // stop and heartbeat carry none
       return;
     }
     for (std::size_t i = 0; i < channels_.size(); ++i) {
@@ -166,7 +176,7 @@ class worker_runtime final : public context, channel_failures {
       if (frame) {
         busy_ = true;
         ch.in.hold();
-        handle(*frame, &ch);
+        handle(*frame, &ch, std::nullopt);
         ch.in.release();
         return;
       }
@@ -228,7 +238,9 @@ class worker_runtime final : public context, channel_failures {
     return true;
   }
 
-  void handle(kj::ArrayPtr<const capnp::word> frame, channel* origin) {
+  // `taken`: the frame's descriptors if they were taken from the stream
+  // already (a stashed frame's), else nullopt: they come from `origin` now.
+  void handle(kj::ArrayPtr<const capnp::word> frame, channel* origin, std::optional<std::vector<unique_fd>> taken) {
     if (origin == nullptr) origin = &channels_.mailbox();
     std::optional<wire::envelope_reader> env;
     try {
@@ -238,8 +250,7 @@ class worker_runtime final : public context, channel_failures {
       return;
     }
     auto envelope = env->get();
-    std::vector<unique_fd> fds;
-    for (unsigned i = 0; i < envelope.getFdCount(); ++i) fds.push_back(origin->in.take_fd());
+    std::vector<unique_fd> fds = taken ? std::move(*taken) : take_fds(origin->in, envelope.getFdCount());
 
     switch (envelope.which()) {
       case schema::Envelope::USER:
@@ -327,7 +338,7 @@ class worker_runtime final : public context, channel_failures {
         while (channels_.next_frame(ch, frame) && frame) {
           std::optional<expected<wire::frame_ptr>> answer;
           try {
-            answer = stash_.take_if_answer(*frame, ch.peer, correlation, limits_);
+            answer = stash_.take_if_answer(*frame, ch.peer, correlation, limits_, ch.in);
           } catch (const wire::protocol_error& e) {
             protocol_failure(ch, e.what());
             return error(errc::protocol_error, e.what());

@@ -33,8 +33,9 @@ std::optional<expected<wire::frame_ptr>> actor_handle::call_unless_dying(wire::e
 
 bool actor_handle::dying() const { return link_->dying(); }
 
-expected<wire::frame_ptr> actor_handle::call(wire::envelope_builder& out, std::chrono::milliseconds timeout) const {
-  return link_->call(out, timeout);
+expected<wire::frame_ptr> actor_handle::call(wire::envelope_builder& out, std::chrono::milliseconds timeout,
+                                             std::vector<unique_fd> fds) const {
+  return link_->call(out, timeout, std::move(fds));
 }
 
 void actor_handle::call_async(wire::envelope_builder& out,

@@ -46,6 +46,11 @@ expected<void> link::enqueue(capnp::MessageBuilder& message, std::chrono::millis
     return error(errc::too_large, "a message of " + std::to_string(bytes) + " bytes exceeds the frame limit of " +
                                       std::to_string(max_frame_bytes) + " bytes; not sent to actor '" + name + "'");
   }
+  if (fds.size() > wire::frame_decoder::max_fds_per_frame) {
+    return error(errc::invalid_argument, "a message with " + std::to_string(fds.size()) + " descriptors (at most " +
+                                             std::to_string(wire::frame_decoder::max_fds_per_frame) +
+                                             "); not sent to actor '" + name + "'");
+  }
   std::unique_lock lock(mutex);
   if (how == delivery::user) {
     auto deadline = clock::now() + timeout;
@@ -70,13 +75,14 @@ expected<void> link::enqueue(capnp::MessageBuilder& message, std::chrono::millis
   return {};
 }
 
-void link::append_locked(kj::ArrayPtr<const capnp::word> frame, std::size_t messages) {
-  out.append(frame);
+void link::append_locked(kj::ArrayPtr<const capnp::word> frame, std::size_t messages, std::vector<unique_fd> fds) {
+  out.append(frame, std::move(fds));
   messages_in += messages;
 }
 
 expected<uint64_t> link::start_request(wire::envelope_builder& builder, const std::shared_ptr<pending_request>& request,
-                                       std::chrono::milliseconds timeout, if_dying dying) {
+                                       std::chrono::milliseconds timeout, if_dying dying,
+                                       std::vector<unique_fd> fds) {
   uint64_t correlation = next_correlation.fetch_add(1, std::memory_order_relaxed);
   builder.address(id, 0, correlation);
   {
@@ -84,7 +90,7 @@ expected<uint64_t> link::start_request(wire::envelope_builder& builder, const st
     if (refused_locked(*this, dying)) return down_error(*this);
     pending.emplace(correlation, request);
   }
-  if (auto sent = enqueue(builder.message(), timeout, delivery::user, {}, dying); !sent) {
+  if (auto sent = enqueue(builder.message(), timeout, delivery::user, std::move(fds), dying); !sent) {
     std::lock_guard lock(mutex);
     pending.erase(correlation);
     return sent.error();
@@ -92,10 +98,11 @@ expected<uint64_t> link::start_request(wire::envelope_builder& builder, const st
   return correlation;
 }
 
-expected<wire::frame_ptr> link::call(wire::envelope_builder& builder, std::chrono::milliseconds timeout) {
+expected<wire::frame_ptr> link::call(wire::envelope_builder& builder, std::chrono::milliseconds timeout,
+                                     std::vector<unique_fd> fds) {
   auto deadline = clock::now() + timeout;
   auto request = std::make_shared<pending_request>();
-  auto correlation = start_request(builder, request, timeout, if_dying::deliver);
+  auto correlation = start_request(builder, request, timeout, if_dying::deliver, std::move(fds));
   if (!correlation) return correlation.error();
   return await_answer(request, *correlation, deadline, timeout);
 }

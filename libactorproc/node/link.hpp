@@ -165,14 +165,16 @@ struct link {
   /// Appends an already-framed message (routing between actors) without
   /// writing it: the reactor flushes each destination once per batch of routed
   /// frames. Never waits; the caller checked has_room_locked() under the lock.
-  /// `messages`: how many it carries (a batch carries several).
-  void append_locked(kj::ArrayPtr<const capnp::word> frame, std::size_t messages);
+  /// `messages`: how many it carries (a batch carries several); `fds`: the
+  /// descriptors that came with it, passed on with it.
+  void append_locked(kj::ArrayPtr<const capnp::word> frame, std::size_t messages, std::vector<unique_fd> fds = {});
   bool has_room_locked() const { return out.size() < mailbox_bytes; }
   /// Flushes under the lock; registers for writability when the socket is full.
   void flush_locked();
 
   /// Sends a request and waits for its answer.
-  expected<wire::frame_ptr> call(wire::envelope_builder& out, std::chrono::milliseconds timeout);
+  expected<wire::frame_ptr> call(wire::envelope_builder& out, std::chrono::milliseconds timeout,
+                                 std::vector<unique_fd> fds = {});
   /// call(), unless the actor's death has been seen: then nothing is sent and
   /// the answer is std::nullopt. An actor_down inside the answer means it died
   /// after the request was handed to it (it may have run).
@@ -191,7 +193,7 @@ struct link {
   /// Addresses `builder` as a new request, registers `request` for its answer
   /// and sends it; on failure nothing stays registered. The correlation id.
   expected<uint64_t> start_request(wire::envelope_builder& builder, const std::shared_ptr<pending_request>& request,
-                                   std::chrono::milliseconds timeout, if_dying dying);
+                                   std::chrono::milliseconds timeout, if_dying dying, std::vector<unique_fd> fds = {});
   /// Waits for the answer to a started request, up to `deadline`.
   expected<wire::frame_ptr> await_answer(const std::shared_ptr<pending_request>& request, uint64_t correlation,
                                          std::chrono::steady_clock::time_point deadline,

@@ -64,10 +64,13 @@ class reactor {
   void read_and_route(link& l);
   void route_buffered(link& l);
   // Routes one frame from `from`; false when `from` had to be parked or failed.
-  bool route(link& from, kj::ArrayPtr<const capnp::word> frame);
-  bool route_validated(link& from, kj::ArrayPtr<const capnp::word> frame);
-  void to_node(link& from, schema::Envelope::Reader env, kj::ArrayPtr<const capnp::word> frame);
-  void park(link& from, link& to, kj::ArrayPtr<const capnp::word> frame);
+  // `fds`: the frame's descriptors if already claimed (a parked frame), else
+  // nullopt: they are claimed from the sender's decoder.
+  bool route(link& from, kj::ArrayPtr<const capnp::word> frame, std::optional<std::vector<unique_fd>> fds);
+  bool route_validated(link& from, kj::ArrayPtr<const capnp::word> frame, std::optional<std::vector<unique_fd>> fds);
+  void to_node(link& from, schema::Envelope::Reader env, kj::ArrayPtr<const capnp::word> frame,
+               std::vector<unique_fd> fds);
+  void park(link& from, link& to, kj::ArrayPtr<const capnp::word> frame, std::vector<unique_fd> fds);
   void wake_parked(link& l);
   void resume(link& l);
   void answer_failure(link& to, uint64_t from, uint64_t correlation, errc code, const std::string& message,

@@ -50,15 +50,15 @@ void reactor::route_buffered(link& l) {
       return;
     }
     if (!frame) return;
-    if (!route(l, *frame)) return;
+    if (!route(l, *frame, std::nullopt)) return;
   }
 }
 
-bool reactor::route(link& from, kj::ArrayPtr<const capnp::word> frame) {
+bool reactor::route(link& from, kj::ArrayPtr<const capnp::word> frame, std::optional<std::vector<unique_fd>> fds) {
   // envelope_reader reads every field the node uses, so nothing below should
   // throw; if it ever does, the sender's link fails, never the reactor thread.
   try {
-    return route_validated(from, frame);
+    return route_validated(from, frame, std::move(fds));
   } catch (const kj::Exception& e) {
     protocol_failure(from, std::string("malformed frame: ") + e.getDescription().cStr());
   } catch (const std::exception& e) {
@@ -67,10 +67,16 @@ bool reactor::route(link& from, kj::ArrayPtr<const capnp::word> frame) {
   return false;
 }
 
-bool reactor::route_validated(link& from, kj::ArrayPtr<const capnp::word> frame) {
+bool reactor::route_validated(link& from, kj::ArrayPtr<const capnp::word> frame,
+                              std::optional<std::vector<unique_fd>> claimed) {
   std::optional<wire::envelope_reader> env;
+  std::vector<unique_fd> fds;
   try {
     env.emplace(frame, limits_);
+    // The descriptors the frame announced, checked against what came with it
+    // (a parked frame's were claimed when it was first routed). They go where
+    // the frame goes; wherever it is dropped, they are closed with it.
+    fds = claimed ? std::move(*claimed) : from.in.claim_fds(env->get().getFdCount());
   } catch (const wire::protocol_error& e) {
     protocol_failure(from, e.what());
     return false;
@@ -80,15 +86,11 @@ bool reactor::route_validated(link& from, kj::ArrayPtr<const capnp::word> frame)
     protocol_failure(from, "frame claims to come from actor " + std::to_string(envelope.getFrom()));
     return false;
   }
-  if (envelope.getFdCount() != 0) {
-    protocol_failure(from, "workers may not pass descriptors through the node");
-    return false;
-  }
   std::size_t messages = wire::message_count(envelope);
   from.messages_out += messages;
   uint64_t to_id = envelope.getTo();
   if (to_id == 0) {
-    to_node(from, envelope, frame);
+    to_node(from, envelope, frame, std::move(fds));
     return true;
   }
   auto to = find(to_id);
@@ -109,7 +111,7 @@ bool reactor::route_validated(link& from, kj::ArrayPtr<const capnp::word> frame)
   {
     std::lock_guard lock(to->mutex);
     if (to->state != link_state::exited && to->has_room_locked()) {
-      to->append_locked(frame, messages);
+      to->append_locked(frame, messages, std::move(fds));
       if (is_request) to->inflight.emplace(from.id, envelope.getCorrelation());
       if (!to->dirty) {
         to->dirty = true;
@@ -126,12 +128,13 @@ bool reactor::route_validated(link& from, kj::ArrayPtr<const capnp::word> frame)
       return true;
     }
   }
-  park(from, *to, frame);
+  park(from, *to, frame, std::move(fds));
   return false;
 }
 
-void reactor::park(link& from, link& to, kj::ArrayPtr<const capnp::word> frame) {
+void reactor::park(link& from, link& to, kj::ArrayPtr<const capnp::word> frame, std::vector<unique_fd> fds) {
   from.parked = std::make_unique<wire::owned_frame>(frame, limits_);
+  from.parked->attach_fds(std::move(fds));
   from.parked_on = to.id;
   {
     std::lock_guard lock(to.mutex);
@@ -164,7 +167,7 @@ void reactor::resume(link& l) {
   }
   // Counted when it was first routed.
   std::size_t messages = wire::message_count(frame->envelope());
-  bool delivered = route(l, frame->words());
+  bool delivered = route(l, frame->words(), frame->take_fds());
   l.messages_out -= messages;
   if (delivered) route_buffered(l);
   if (l.reaped && !l.parked) {
@@ -172,7 +175,8 @@ void reactor::resume(link& l) {
   }
 }
 
-void reactor::to_node(link& from, schema::Envelope::Reader env, kj::ArrayPtr<const capnp::word> frame) {
+void reactor::to_node(link& from, schema::Envelope::Reader env, kj::ArrayPtr<const capnp::word> frame,
+                      std::vector<unique_fd> fds) {
   switch (env.which()) {
     case schema::Envelope::RESPONSE:
     case schema::Envelope::FAILURE: {
@@ -185,7 +189,9 @@ void reactor::to_node(link& from, schema::Envelope::Reader env, kj::ArrayPtr<con
         from.pending.erase(it);
       }
       if (env.isResponse()) {
-        request->complete(std::make_unique<wire::owned_frame>(frame, limits_));
+        auto answer = std::make_unique<wire::owned_frame>(frame, limits_);
+        answer->attach_fds(std::move(fds));  // a reply_with_fds: message<R>::take_fds()
+        request->complete(std::move(answer));
       } else {
         auto failure = env.getFailure();
         std::optional<exit_reason> why;

@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -13,10 +14,6 @@ namespace {
 constexpr std::size_t word_bytes = sizeof(capnp::word);
 // Read this much per recvmsg(): many small frames per system call.
 constexpr std::size_t read_chunk = 64 * 1024;
-// Keep at most this much buffer while idle; a larger one was grown for one big frame.
-constexpr std::size_t idle_capacity = 4 * read_chunk;
-// Descriptors accepted per recvmsg(); more are refused by the kernel (MSG_CTRUNC).
-constexpr std::size_t max_fds_per_read = 16;
 
 uint32_t load_u32(const std::byte* p) {
   uint32_t v;
@@ -26,49 +23,51 @@ uint32_t load_u32(const std::byte* p) {
 
 }  // namespace
 
-frame_decoder::frame_decoder(limits lim) : limits_(lim) {}
+frame_decoder::frame_decoder(limits lim, std::size_t keep_bytes)
+    : limits_(lim), keep_bytes_(std::max(keep_bytes, 2 * read_chunk)) {}
+
+void frame_decoder::reallocate(std::size_t words) {
+  std::size_t live = end_ - begin_;
+  // Not make_unique: it would zero the words, touching every page of a large buffer.
+  std::unique_ptr<capnp::word[]> fresh(new capnp::word[words]);
+  if (live > 0) std::memcpy(fresh.get(), base() + begin_, live);
+  // Frames handed out may still be read while held: keep the old buffer until release().
+  if (holds_ > 0 && buffer_) retired_.push_back(std::move(buffer_));
+  buffer_ = std::move(fresh);
+  capacity_words_ = words;
+  begin_ = 0;
+  end_ = live;
+}
 
 void frame_decoder::reserve_tail(std::size_t bytes) {
-  std::size_t capacity = buffer_.size() * word_bytes;
-  if (end_ + bytes <= capacity) return;
+  if (end_ + bytes <= capacity_words_ * word_bytes) return;
   std::size_t live = end_ - begin_;
-  if (holds_ > 0) {
-    // Frames handed out may still be read: copy the live bytes to a new buffer
-    // and keep the old one alive until release().
-    std::vector<capnp::word> fresh((live + bytes + word_bytes - 1) / word_bytes + buffer_.size());
-    if (live > 0) std::memcpy(fresh.data(), base() + begin_, live);
-    retired_.push_back(std::move(buffer_));
-    buffer_ = std::move(fresh);
+  std::size_t needed = (live + bytes + word_bytes - 1) / word_bytes;
+  if (holds_ == 0 && needed <= capacity_words_) {
+    // Move the unconsumed bytes to the front; begin_ is word-aligned, so frames stay aligned.
+    if (live > 0) std::memmove(base(), base() + begin_, live);
     begin_ = 0;
     end_ = live;
     return;
   }
-  // Move the unconsumed bytes to the front; begin_ is word-aligned, so frames stay aligned.
-  if (begin_ > 0) {
-    if (live > 0) std::memmove(base(), base() + begin_, live);
-    begin_ = 0;
-    end_ = live;
-  }
-  if (end_ + bytes > capacity) {
-    std::size_t needed = (end_ + bytes + word_bytes - 1) / word_bytes;
-    // Not resize(): capnp::word is not copyable under clang, so copy the bytes.
-    std::vector<capnp::word> bigger(std::max(needed, buffer_.size() * 2));
-    if (end_ > 0) std::memcpy(bigger.data(), buffer_.data(), end_);
-    buffer_ = std::move(bigger);
-  }
+  // Growing (or, while held, moving): at least double, so that a run of small
+  // reads grows in few steps.
+  reallocate(needed <= capacity_words_ ? capacity_words_ : std::max(needed, 2 * capacity_words_));
 }
 
 read_status frame_decoder::read_from(int fd, bool block) {
-  // A big frame is read in growing chunks, so few reads are needed; but never more
-  // room than the bytes already received, so that a header merely announcing a
-  // huge frame does not make the node allocate it.
+  // A large frame whose header has come is read straight into room for all of
+  // it: one allocation, no copies as it grows, and few reads. The room is
+  // allocated untouched, so a header announcing a huge frame costs no memory
+  // until its bytes really arrive.
+  // Otherwise a chunk, for as many small frames as one read can bring.
   std::size_t missing = wanted_ > buffered_bytes() ? wanted_ - buffered_bytes() : 0;
-  std::size_t want = std::max(read_chunk, std::min(missing, buffered_bytes()));
-  reserve_tail(want);
-  std::size_t room = buffer_.size() * word_bytes - end_;
+  std::size_t room = capacity_words_ * word_bytes - end_;
+  if (missing > 0 ? room < missing : room < read_chunk) reserve_tail(missing > 0 ? missing : read_chunk);
+  room = capacity_words_ * word_bytes - end_;
 
   iovec iov{base() + end_, room};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * max_fds_per_read)];
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * max_fds_per_frame)];
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -80,16 +79,29 @@ read_status frame_decoder::read_from(int fd, bool block) {
   } while (n < 0 && errno == EINTR);
   if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? read_status::would_block : read_status::failed;
 
+  fd_batch batch{stream_end(), stream_end() + static_cast<uint64_t>(std::max<ssize_t>(n, 0)), {}};
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
     std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
     for (std::size_t i = 0; i < count; ++i) {
       int received;
       std::memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-      fds_.emplace_back(received);
+      batch.fds.emplace_back(received);
     }
   }
-  if (msg.msg_flags & MSG_CTRUNC) throw protocol_error("a frame carried more descriptors than one read accepts");
+  if (!batch.fds.empty()) {
+    std::size_t pending = pending_fds() + batch.fds.size();
+    fds_.push_back(std::move(batch));  // owned now, closed with the decoder whatever follows
+    if (pending > max_pending_fds) {
+      fds_.clear();  // the stream is broken: nothing will claim them
+      throw protocol_error(std::to_string(pending) + " descriptor(s) wait for their frames (limit " +
+                           std::to_string(max_pending_fds) + ")");
+    }
+  }
+  if (msg.msg_flags & MSG_CTRUNC) {
+    fds_.clear();
+    throw protocol_error("a frame carried more descriptors than one read accepts");
+  }
 
   if (n == 0) return buffered_bytes() == 0 ? read_status::end_of_stream : read_status::truncated;
   end_ += static_cast<std::size_t>(n);
@@ -147,14 +159,20 @@ std::optional<kj::ArrayPtr<const capnp::word>> frame_decoder::peek(std::size_t o
 }
 
 std::optional<kj::ArrayPtr<const capnp::word>> frame_decoder::next() {
-  if (begin_ == end_ && holds_ == 0 && buffer_.size() * word_bytes > idle_capacity) {
-    // The big frame that grew the buffer is gone: give the memory back.
-    buffer_ = std::vector<capnp::word>(idle_capacity / word_bytes);
+  if (begin_ == end_ && holds_ == 0 && capacity_words_ * word_bytes > keep_bytes_ &&
+      last_end_ - last_start_ < keep_bytes_) {
+    // The large frames that grew the buffer are over (the last one was small),
+    // and this reader keeps less. A run of large frames keeps it: each would
+    // fault its pages in again.
+    buffer_.reset();
+    capacity_words_ = 0;
     begin_ = end_ = 0;
   }
   std::size_t frame_bytes = complete_frame_bytes();
   if (frame_bytes == 0) return std::nullopt;
   wanted_ = 0;
+  last_start_ = consumed_;
+  last_end_ = consumed_ + frame_bytes;
   auto frame = kj::arrayPtr(reinterpret_cast<const capnp::word*>(base() + begin_), frame_bytes / word_bytes);
   begin_ += frame_bytes;
   consumed_ += frame_bytes;
@@ -167,9 +185,40 @@ void frame_decoder::release() {
 
 unique_fd frame_decoder::take_fd() {
   if (fds_.empty()) return {};
-  unique_fd fd = std::move(fds_.front());
-  fds_.pop_front();
+  unique_fd fd = std::move(fds_.front().fds.front());
+  fds_.front().fds.pop_front();
+  if (fds_.front().fds.empty()) fds_.pop_front();
   return fd;
+}
+
+std::vector<unique_fd> frame_decoder::claim_fds(std::size_t count) {
+  std::vector<unique_fd> claimed;
+  if (count > 0) {
+    // Its descriptors came with the read that held its first byte, all of them.
+    bool with_it = !fds_.empty() && fds_.front().first <= last_start_ && last_start_ < fds_.front().last;
+    std::size_t came = with_it ? fds_.front().fds.size() : 0;
+    if (came != count) {
+      fds_.clear();  // the stream is broken: nothing will claim them
+      throw protocol_error("a frame announces " + std::to_string(count) + " descriptor(s), but " +
+                           std::to_string(came) + " came with it");
+    }
+    for (auto& fd : fds_.front().fds) claimed.push_back(std::move(fd));
+    fds_.pop_front();
+  }
+  // Descriptors whose read ended within this frame could only belong to it or
+  // to an earlier frame: nobody announced them.
+  if (!fds_.empty() && fds_.front().last <= last_end_) {
+    std::size_t unclaimed = fds_.front().fds.size();
+    fds_.clear();
+    throw protocol_error(std::to_string(unclaimed) + " descriptor(s) came with no frame that announced them");
+  }
+  return claimed;
+}
+
+std::size_t frame_decoder::pending_fds() const {
+  std::size_t total = 0;
+  for (const auto& batch : fds_) total += batch.fds.size();
+  return total;
 }
 
 }  // namespace actorproc::wire

@@ -85,9 +85,11 @@ std::size_t frame_writer::append(capnp::MessageBuilder& message, std::vector<uni
   return total;
 }
 
-void frame_writer::append(kj::ArrayPtr<const capnp::word> frame) {
+void frame_writer::append(kj::ArrayPtr<const capnp::word> frame, std::vector<unique_fd> fds) {
   auto raw = frame.asBytes();
-  std::memcpy(grow(raw.size()), raw.begin(), raw.size());
+  std::byte* out = grow(raw.size());
+  if (!fds.empty()) attachments_.push_back({static_cast<std::size_t>(out - bytes_.data()), std::move(fds)});
+  std::memcpy(out, raw.begin(), raw.size());
 }
 
 void frame_writer::append_ahead(capnp::MessageBuilder& message) {

@@ -6,7 +6,8 @@
 // - actor/context.hpp: what a handler can do inside its worker process;
 // - node/node.hpp: the host process, spawning and process hygiene;
 // - node/actor_handle.hpp: sending, requesting, stopping, joining, monitoring;
-// - base/exit_reason.hpp, base/error.hpp: outcomes as values.
+// - base/exit_reason.hpp, base/error.hpp: outcomes as values;
+// - wire/shared_buffer.hpp: large payloads, passed as sealed memfds.
 
 #include <actorproc/actor/entry_table.hpp>
 #include <actorproc/actor/worker.hpp>
@@ -24,3 +25,5 @@
 #include <actorproc/patterns/shared.hpp>
 #include <actorproc/patterns/sync.hpp>
 #include <actorproc/supervise/supervisor.hpp>
+#include <actorproc/wire/buffer_pool.hpp>
+#include <actorproc/wire/shared_buffer.hpp>

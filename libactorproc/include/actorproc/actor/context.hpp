@@ -41,6 +41,7 @@
 #include <actorproc/wire/envelope.hpp>
 #include <actorproc/wire/message.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <string>
@@ -74,8 +75,9 @@ class context {
   std::vector<unique_fd>& inherited_fds() { return inherited_fds_; }
   /// Who sent the message being handled (id 0: the node).
   actor_ref sender() const { return {current_sender_}; }
-  /// Descriptors that came with the message being handled
-  /// (actor_handle::send_with_fds); unclaimed ones are closed after the handler.
+  /// Descriptors that came with the message being handled (send_with_fds,
+  /// request_with_fds, from the host or an actor: a shared_buffer's, say);
+  /// unclaimed ones are closed after the handler.
   std::vector<unique_fd> take_received_fds() { return std::move(current_fds_); }
   /// True while handling a request (a reply is expected).
   bool is_request() const { return current_correlation_ != 0; }
@@ -108,9 +110,30 @@ class context {
 
   template <class M, class R, class Fill = no_fields>
   expected<message<R>> request(actor_ref to, Fill&& fill = {}, std::chrono::milliseconds timeout = default_timeout) {
+    return request_with_fds<M, R>(to, {}, std::forward<Fill>(fill), timeout);
+  }
+
+  /// Descriptors travel with a message (a shared_buffer's, a pipe end...),
+  /// routed or on a direct channel; the receiver takes them with
+  /// take_received_fds() (or, from a reply, message<R>::take_fds()). At most
+  /// wire::frame_decoder::max_fds_per_frame per message (else
+  /// invalid_argument). Such a send is never batched: it closes the open batch
+  /// to that channel, so order is kept.
+  template <class M, class Fill = no_fields>
+  expected<void> send_with_fds(actor_ref to, std::vector<unique_fd> fds, Fill&& fill = {},
+                               std::chrono::milliseconds timeout = default_timeout) {
     wire::envelope_builder out;
+    out.envelope().setFdCount(static_cast<uint8_t>(std::min<std::size_t>(fds.size(), 255)));
     fill(out.init_user<M>());
-    auto answer = call(to, out, timeout);
+    return post(to, out, std::move(fds), timeout);
+  }
+  template <class M, class R, class Fill = no_fields>
+  expected<message<R>> request_with_fds(actor_ref to, std::vector<unique_fd> fds, Fill&& fill = {},
+                                        std::chrono::milliseconds timeout = default_timeout) {
+    wire::envelope_builder out;
+    out.envelope().setFdCount(static_cast<uint8_t>(std::min<std::size_t>(fds.size(), 255)));
+    fill(out.init_user<M>());
+    auto answer = call(to, out, timeout, std::move(fds));
     if (!answer) return answer.error();
     return message<R>::from(std::move(*answer));
   }
@@ -119,9 +142,16 @@ class context {
   /// one-way message, is ignored.
   template <class R, class Fill = no_fields>
   void reply(Fill&& fill = {}) {
+    reply_with_fds<R>({}, std::forward<Fill>(fill));
+  }
+  /// reply() with descriptors (to the host: message<R>::take_fds()). Too many
+  /// descriptors answer the request with invalid_argument instead.
+  template <class R, class Fill = no_fields>
+  void reply_with_fds(std::vector<unique_fd> fds, Fill&& fill = {}) {
     wire::envelope_builder out;
+    out.envelope().setFdCount(static_cast<uint8_t>(std::min<std::size_t>(fds.size(), 255)));
     fill(out.init_response<R>());
-    respond(out);
+    respond(out, std::move(fds));
   }
 
   /// Takes the request being handled out of the handler: it is answered later,
@@ -193,9 +223,12 @@ class context {
   /// too_large if it cannot fit in a frame, else closes the batch if it is full
   /// (unless `nested`: another message of the batch is still being filled).
   virtual expected<void> added_to_batch(wire::batch_builder& batch, unsigned index, bool nested) = 0;
-  virtual expected<wire::frame_ptr> call(actor_ref to, wire::envelope_builder& out,
-                                         std::chrono::milliseconds timeout) = 0;
-  virtual void respond(wire::envelope_builder& out) = 0;
+  virtual expected<wire::frame_ptr> call(actor_ref to, wire::envelope_builder& out, std::chrono::milliseconds timeout,
+                                         std::vector<unique_fd> fds) = 0;
+  /// Sends a one-way message with descriptors, unbatched.
+  virtual expected<void> post(actor_ref to, wire::envelope_builder& out, std::vector<unique_fd> fds,
+                              std::chrono::milliseconds timeout) = 0;
+  virtual void respond(wire::envelope_builder& out, std::vector<unique_fd> fds) = 0;
   /// Sends an answer already addressed to a deferred request.
   virtual void answer(const deferred_reply& pending, wire::envelope_builder& out) = 0;
   /// The worker's mailbox socket, for fault injection only (detail::mailbox_fd).

@@ -32,6 +32,7 @@
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -78,16 +79,28 @@ class actor_handle {
                                std::chrono::milliseconds timeout = default_timeout) const {
     wire::envelope_builder out;
     out.address(id(), 0, 0);
-    out.envelope().setFdCount(static_cast<uint8_t>(fds.size()));
+    out.envelope().setFdCount(static_cast<uint8_t>(std::min<std::size_t>(fds.size(), 255)));
     fill(out.init_user<M>());
     return post_with_fds(out, timeout, std::move(fds));
   }
 
   template <class M, class R, class Fill = no_fields>
   expected<message<R>> request(Fill&& fill = {}, std::chrono::milliseconds timeout = default_timeout) const {
+    return request_with_fds<M, R>({}, std::forward<Fill>(fill), timeout);
+  }
+
+  /// request(), handing the actor descriptors with the message (a
+  /// shared_buffer's: wire/shared_buffer.hpp). A reply may carry descriptors
+  /// too: message<R>::take_fds(). At most
+  /// wire::frame_decoder::max_fds_per_frame (else invalid_argument), here and
+  /// in send_with_fds().
+  template <class M, class R, class Fill = no_fields>
+  expected<message<R>> request_with_fds(std::vector<unique_fd> fds, Fill&& fill = {},
+                                        std::chrono::milliseconds timeout = default_timeout) const {
     wire::envelope_builder out;
+    out.envelope().setFdCount(static_cast<uint8_t>(std::min<std::size_t>(fds.size(), 255)));
     fill(out.init_user<M>());
-    auto answer = call(out, timeout);
+    auto answer = call(out, timeout, std::move(fds));
     if (!answer) return answer.error();
     return message<R>::from(std::move(*answer));
   }
@@ -148,7 +161,8 @@ class actor_handle {
   expected<void> post(wire::envelope_builder& out, std::chrono::milliseconds timeout) const;
   expected<void> post_with_fds(wire::envelope_builder& out, std::chrono::milliseconds timeout,
                                std::vector<unique_fd> fds) const;
-  expected<wire::frame_ptr> call(wire::envelope_builder& out, std::chrono::milliseconds timeout) const;
+  expected<wire::frame_ptr> call(wire::envelope_builder& out, std::chrono::milliseconds timeout,
+                                 std::vector<unique_fd> fds = {}) const;
   void call_async(wire::envelope_builder& out, std::function<void(expected<wire::frame_ptr>)> then) const;
 
   std::shared_ptr<detail::link> link_;

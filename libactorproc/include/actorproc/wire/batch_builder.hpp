@@ -22,6 +22,7 @@
 
 #include <actorproc/envelope.capnp.h>
 #include <actorproc/wire/frame_writer.hpp>
+#include <actorproc/wire/segment_arena.hpp>
 
 #include <capnp/message.h>
 
@@ -87,7 +88,7 @@ class batch_builder {
   // the segment it uses.
   std::unique_ptr<capnp::word[]> first_segment_;
   // mutable: Cap'n Proto 0.9's sizeInWords() is not const, though it only reads.
-  mutable std::optional<capnp::MallocMessageBuilder> message_;
+  mutable std::optional<detail::segment_arena> message_;
   capnp::List<schema::Payload>::Builder list_;
   unsigned count_ = 0;
   unsigned capacity_ = 0;

@@ -12,6 +12,7 @@
 #include <actorproc/envelope.capnp.h>
 #include <actorproc/wire/limits.hpp>
 #include <actorproc/wire/protocol_error.hpp>
+#include <actorproc/wire/segment_arena.hpp>
 
 #include <capnp/message.h>
 #include <capnp/serialize.h>
@@ -64,7 +65,8 @@ inline kj::ArrayPtr<capnp::word> borrow_scratch(std::unique_ptr<capnp::word[]>& 
 }  // namespace detail
 
 /// Builds one envelope. Its first segment (2 KiB) is the thread's scratch
-/// segment, so a small message is built without touching the allocator.
+/// segment, so a small message is built without touching the allocator; a
+/// large one reuses the thread's kept large segment (segment_arena.hpp).
 class envelope_builder {
  public:
   envelope_builder() : message_(detail::borrow_scratch(own_segment_)) {}
@@ -103,7 +105,7 @@ class envelope_builder {
 
  private:
   std::unique_ptr<capnp::word[]> own_segment_;  // declared first: outlives message_
-  capnp::MallocMessageBuilder message_;
+  detail::segment_arena message_;
   schema::Envelope::Builder root_ = message_.initRoot<schema::Envelope>();
 };
 

@@ -12,8 +12,20 @@
 // with SCM_RIGHTS are queued in arrival order; an envelope says how many of them
 // belong to it (Envelope.fdCount).
 //
+// Which frame descriptors belong to is checked, not trusted: a sender attaches
+// them to the first byte of their frame (frame_writer does), and the kernel
+// ends a read right after the data that carried descriptors, so a frame's
+// descriptors arrive with the read that holds its first byte. claim_fds()
+// holds each frame to that; see there.
+//
 // Memory is bounded: the buffer grows only to hold one frame of at most
-// limits::max_frame_bytes, and shrinks back after such a frame is consumed.
+// limits::max_frame_bytes. A large frame is read straight into a buffer of its
+// announced size (no doubling, no copy per growth); that buffer is allocated
+// but not touched, so a header that announces much and sends little costs
+// address space, not memory. A run of large frames keeps that buffer, so that
+// their pages are not faulted in again for each one (on a VM, faults cost more
+// than the copies); after the first frame smaller than `keep_bytes` (see the
+// constructor), the decoder keeps no more than that.
 
 #include <actorproc/base/unique_fd.hpp>
 #include <actorproc/wire/limits.hpp>
@@ -24,6 +36,7 @@
 
 #include <cstddef>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -44,7 +57,17 @@ enum class read_status {
 
 class frame_decoder {
  public:
-  explicit frame_decoder(limits lim = {});
+  /// `keep_bytes`: the capacity kept once a frame smaller than that has come
+  /// (a run of larger frames keeps the room of the largest).
+  explicit frame_decoder(limits lim = {}, std::size_t keep_bytes = default_keep_bytes);
+  static constexpr std::size_t default_keep_bytes = 256 * 1024;
+  /// More descriptors than this waiting for their frames is a protocol error
+  /// (a peer stuffing descriptors would otherwise exhaust the reader's table).
+  static constexpr std::size_t max_pending_fds = 256;
+  /// Descriptors accepted with one frame (one recvmsg); more are a protocol
+  /// error (the kernel closes what does not fit: MSG_CTRUNC). Senders refuse
+  /// more with invalid_argument.
+  static constexpr std::size_t max_fds_per_frame = 16;
 
   /// One recvmsg() on `fd`, appending bytes and any descriptors. Without
   /// `block` it never waits (MSG_DONTWAIT); with it, it waits for data or for
@@ -71,7 +94,20 @@ class frame_decoder {
   uint64_t position() const { return consumed_; }
 
   /// The oldest descriptor received and not yet claimed (invalid when none).
+  /// For a reader that takes each frame's descriptors in stream order and
+  /// trusts its peer's count (a worker: its peers' frames passed the node, or
+  /// a direct peer's failure is the worker's own).
   unique_fd take_fd();
+  /// The descriptors of the frame next() returned last, which announces
+  /// `count`, checked: they must have come with the frame's first byte, be
+  /// exactly `count`, and no descriptor may be left that only an earlier
+  /// frame could own. Throws protocol_error otherwise (the descriptors stay
+  /// queued, to be closed with the decoder). Call it for every frame, in
+  /// order, before the next call to next(). After a protocol error the
+  /// stream is broken: the decoder closes every descriptor it holds.
+  std::vector<unique_fd> claim_fds(std::size_t count);
+  /// Descriptors received and not yet claimed.
+  std::size_t pending_fds() const;
 
   /// While held, frames already returned stay valid across read_from(): the
   /// buffer is replaced instead of moved, and the old one is kept until
@@ -87,7 +123,7 @@ class frame_decoder {
  private:
   // Makes room for at least `bytes` after end_, compacting and growing as needed.
   void reserve_tail(std::size_t bytes);
-  std::byte* base() { return reinterpret_cast<std::byte*>(buffer_.data()); }
+  std::byte* base() { return reinterpret_cast<std::byte*>(buffer_.get()); }
   // The size of the first buffered frame if it is complete, else 0 (and wanted_
   // is set once its size is known). Checks the header against the limits.
   std::size_t complete_frame_bytes();
@@ -95,15 +131,34 @@ class frame_decoder {
   // limits), or SIZE_MAX while its header is incomplete.
   std::size_t frame_bytes_at(std::size_t at);
 
+  // Stream offsets are absolute (bytes since the decoder was made).
+  uint64_t stream_end() const { return consumed_ + buffered_bytes(); }
+  // Replaces the buffer by one of `words`, uninitialized, keeping the live bytes.
+  void reallocate(std::size_t words);
+
+  // The descriptors one read delivered, and the stream range [first, last)
+  // of that read: the frame they belong to starts inside it.
+  struct fd_batch {
+    uint64_t first;
+    uint64_t last;
+    std::deque<unique_fd> fds;
+  };
+
   limits limits_;
-  std::vector<capnp::word> buffer_;  // word-typed so every frame starts aligned
+  std::size_t keep_bytes_;
+  // Word-typed so every frame starts aligned; left uninitialized (a large
+  // frame's pages are first touched by the read that fills them).
+  std::unique_ptr<capnp::word[]> buffer_;
+  std::size_t capacity_words_ = 0;
   std::size_t begin_ = 0;            // byte offset of the first unconsumed byte
   std::size_t end_ = 0;              // byte offset past the last received byte
   std::size_t wanted_ = 0;           // size of the frame being assembled, once known
   uint64_t consumed_ = 0;            // bytes returned by next() so far
-  std::deque<unique_fd> fds_;
+  uint64_t last_start_ = 0;           // the stream range of the frame next() returned last
+  uint64_t last_end_ = 0;
+  std::deque<fd_batch> fds_;
   int holds_ = 0;
-  std::vector<std::vector<capnp::word>> retired_;  // buffers replaced while held
+  std::vector<std::unique_ptr<capnp::word[]>> retired_;  // buffers replaced while held
 };
 
 }  // namespace actorproc::wire

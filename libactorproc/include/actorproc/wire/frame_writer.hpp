@@ -20,7 +20,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 namespace actorproc::wire {
@@ -40,8 +42,9 @@ class frame_writer {
   /// unless framed it exceeds `max_bytes`. Returns its framed size either way.
   std::size_t append(capnp::MessageBuilder& message, std::vector<unique_fd> fds = {},
                      std::size_t max_bytes = SIZE_MAX);
-  /// Appends one already-framed message (forwarding a frame unchanged).
-  void append(kj::ArrayPtr<const capnp::word> frame);
+  /// Appends one already-framed message (forwarding a frame unchanged), with
+  /// the descriptors that came with it.
+  void append(kj::ArrayPtr<const capnp::word> frame, std::vector<unique_fd> fds = {});
   /// Appends a message that goes ahead of every frame not yet started (a
   /// frame already partly written is finished first, so the stream stays
   /// whole). For system messages that must not wait behind a full mailbox;
@@ -71,15 +74,34 @@ class frame_writer {
   bool at_frame_boundary();
   flush_status flush_ahead(int fd);
 
+  // Grows without zeroing: every byte appended is written at once, and zeroing
+  // a large frame's room first would touch each of its pages twice.
+  template <class T>
+  struct uninitialized_allocator : std::allocator<T> {
+    template <class U>
+    struct rebind {
+      using other = uninitialized_allocator<U>;
+    };
+    template <class U>
+    void construct(U* p) noexcept {
+      ::new (static_cast<void*>(p)) U;
+    }
+    template <class U, class... Args>
+    void construct(U* p, Args&&... args) {
+      ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+    }
+  };
+  using byte_buffer = std::vector<std::byte, uninitialized_allocator<std::byte>>;
+
   struct attachment {
     std::size_t offset;  // absolute offset in bytes_ of the frame's first byte
     std::vector<unique_fd> fds;
   };
-  std::vector<std::byte> bytes_;
+  byte_buffer bytes_;
   std::size_t head_ = 0;      // first byte not yet written
   std::size_t boundary_ = 0;  // the start of a frame in bytes_, at or before head_
   std::deque<attachment> attachments_;
-  std::vector<std::byte> ahead_;  // frames appended ahead, written at the next frame boundary of bytes_
+  byte_buffer ahead_;  // frames appended ahead, written at the next frame boundary of bytes_
   std::size_t ahead_head_ = 0;
 };
 

@@ -12,9 +12,19 @@
 namespace actorproc::wire {
 
 struct limits {
+  /// The largest payload a message is promised to carry, on every path (host
+  /// or worker, request, reply or one-way, batched or not): a user struct of up
+  /// to this many bytes, e.g. a Data field of 64 MiB. Larger payloads travel as
+  /// a shared_buffer (wire/shared_buffer.hpp), which has no such bound.
+  static constexpr std::size_t max_payload_bytes = std::size_t{64} << 20;
+  /// What a frame holds besides its payload, at most: the envelope, a segment
+  /// table of max_segments entries (2 KiB), and the other messages of a
+  /// worker's batch (which closes at 16 KiB).
+  static constexpr std::size_t envelope_headroom = std::size_t{64} << 10;
   /// A frame announcing more bytes than this is refused before its body is read
   /// (blocks a header that claims gigabytes to make the reader allocate them).
-  std::size_t max_frame_bytes = std::size_t{64} << 20;
+  /// Every sender refuses a message whose frame would exceed it (too_large).
+  std::size_t max_frame_bytes = max_payload_bytes + envelope_headroom;
   /// A frame with more segments than this is refused (blocks a segment table
   /// crafted to make the reader allocate one descriptor per segment).
   uint32_t max_segments = 512;

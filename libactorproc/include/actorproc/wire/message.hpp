@@ -6,6 +6,7 @@
 // threads. Reading it costs no decoding: Cap'n Proto reads the bytes in place.
 
 #include <actorproc/base/expected.hpp>
+#include <actorproc/base/unique_fd.hpp>
 #include <actorproc/envelope.capnp.h>
 #include <actorproc/wire/limits.hpp>
 
@@ -13,6 +14,7 @@
 #include <kj/array.h>
 
 #include <memory>
+#include <vector>
 
 namespace actorproc {
 namespace wire {
@@ -31,6 +33,10 @@ class owned_frame {
   owned_frame& operator=(const owned_frame&) = delete;
 
   schema::Envelope::Reader envelope() const { return root_; }
+  /// Descriptors that came with the frame (Envelope.fdCount of them), taken
+  /// from the stream by the receiver; the frame owns them until taken.
+  void attach_fds(std::vector<unique_fd> fds) { fds_ = std::move(fds); }
+  std::vector<unique_fd> take_fds() { return std::move(fds_); }
   /// The user or response payload; an empty Payload for other kinds.
   schema::Payload::Reader payload() const;
   kj::ArrayPtr<const capnp::word> words() const { return words_; }
@@ -39,6 +45,7 @@ class owned_frame {
   kj::Array<capnp::word> words_;
   capnp::FlatArrayMessageReader reader_;
   schema::Envelope::Reader root_;
+  std::vector<unique_fd> fds_;
 };
 
 using frame_ptr = std::unique_ptr<owned_frame>;
@@ -69,6 +76,9 @@ class message : private detail::frame_holder, public T::Reader {
   message& operator=(message&&) noexcept = default;
 
   typename T::Reader get() const { return *this; }
+  /// The descriptors that came with it (a reply_with_fds): a shared_buffer's,
+  /// say. Taken once; those never taken are closed with the message.
+  std::vector<unique_fd> take_fds() { return frame->take_fds(); }
 
  private:
   // The frame lives on the heap, so the Reader's pointers survive moves of the message.
