@@ -192,8 +192,11 @@ double put_taskdone_join(const setup& s, uint64_t n) {
   return rate;
 }
 
+std::string only_figure;
+
 // One figure: `reps` runs of `run`, printed as median [min..max], and its ROW.
 void row(const char* figure, const char* label, int reps, const std::function<double()>& run) {
+  if (!only_figure.empty() && only_figure != figure && only_figure != std::string(figure) + "/" + label) return;
   std::vector<double> rates;
   for (int i = 0; i < reps; ++i) rates.push_back(run());
   auto s = bench::summarize(rates);
@@ -213,20 +216,24 @@ int main(int argc, char** argv) {
 
   bool quick = false;
   uint64_t n_given = 0;
+  std::string only;  // one figure id (or id/label: queue_2to1_actors/routed), or all
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--quick") {
       quick = true;
+    } else if (a == "--only" && i + 1 < argc) {
+      only = argv[++i];
     } else if (a == "--n" && i + 1 < argc) {
       n_given = std::strtoull(argv[++i], nullptr, 10);
     } else {
-      std::fprintf(stderr, "usage: %s [--quick] [--n ITEMS] [--rows FILE]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--quick] [--n ITEMS] [--only FIGURE] [--rows FILE]\n", argv[0]);
       return 2;
     }
   }
   const int reps = quick ? 3 : 5;
   // Python's counts (A3: 30,000 per producer; A4: 20,000), larger in full runs.
   const uint64_t n = n_given ? n_given : quick ? 30'000 : 100'000;
+  only_figure = only;
   actorproc::node node{actors};
   std::printf("queue_bench (%s): maxsize %zu, %d reps per row, median [min..max]\n", quick ? "quick" : "full",
               maxsize, reps);

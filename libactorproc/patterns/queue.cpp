@@ -37,6 +37,13 @@ queue_actor::client& queue_actor::client_of(uint64_t number, context& ctx) {
   return clients_[{ctx.sender().id, number}];
 }
 
+// A client that holds neither credits nor a batch is forgotten (clients come
+// and go, e.g. one per handler), and known again when it next asks.
+void queue_actor::forget_if_idle(client_key key) {
+  auto it = clients_.find(key);
+  if (it != clients_.end() && it->second.credits == 0 && it->second.batch.empty()) clients_.erase(it);
+}
+
 std::size_t queue_actor::room() const { return rules::room(maxsize_, items_.size(), credits_); }
 
 void queue_actor::on(schema::QueueReserve::Reader m, context& ctx) {
@@ -63,8 +70,8 @@ void queue_actor::on(schema::QueueReserve::Reader m, context& ctx) {
 void queue_actor::on(schema::QueuePut::Reader m, context& ctx) {
   auto it = clients_.find({ctx.sender().id, m.getClient()});
   if (it != clients_.end() && it->second.credits > 0) {
-    --it->second.credits;
     --credits_;
+    if (--it->second.credits == 0 && it->second.batch.empty()) clients_.erase(it);  // until it asks again
   } else {
     // Only a client that breaks the protocol puts without a credit; its item
     // is kept all the same (nothing accepted is dropped).
@@ -85,6 +92,7 @@ void queue_actor::on(schema::QueueGet::Reader m, context& ctx) {
     serve_reserves(ctx);
     return;
   }
+  forget_if_idle({ctx.sender().id, m.getClient()});  // a waiting getter's entry comes back with its batch
   if (closed_) return refuse(ctx, errc::queue_closed, "the queue is closed and drained");
   if (!m.getBlock()) return refuse(ctx, errc::queue_empty, "the queue is empty");
   auto& w = detail::defer_waiter(getters_, std::chrono::milliseconds(m.getTimeoutMillis()), ctx,
@@ -132,7 +140,7 @@ void queue_actor::on(schema::QueueRelease::Reader m, context& ctx) {
   c.batch.resize(c.batch.size() - unused);
   settle(c);
   give_back(std::move(back));
-  if (c.credits == 0) clients_.erase(it);
+  forget_if_idle(it->first);
   serve_reserves(ctx);
   serve_getters(ctx);
 }

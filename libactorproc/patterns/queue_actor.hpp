@@ -91,6 +91,7 @@ class queue_actor {
   void serve_reserves(context& ctx);
   void serve_getters(context& ctx);
   void serve_later(context& ctx);
+  void forget_if_idle(client_key key);
   std::size_t room() const;
   std::size_t other_consumers(const client_key& key) const;
 
