@@ -378,3 +378,22 @@ BOOST_AUTO_TEST_CASE(puts_on_credits_from_before_a_close_are_delivered_and_later
   BOOST_TEST(drained == (std::vector<std::string>{"a0", "b0", "b1", "b2", "b3", "b4", "b5", "b6"}),
              boost::test_tools::per_element());
 }
+
+BOOST_AUTO_TEST_CASE(a_client_hands_out_a_batch_of_a_thousand_items_without_rereading_it) {
+  // Each read of a list counts all its elements against the frame's traversal
+  // limit: a client that read its batch's list once per item went past the
+  // limit (and threw) on a batch this large.
+  node n{table()};
+  auto handle = start_queue(n, {.maxsize = 2000}).value();
+  queue_client<actor_handle> q(handle);
+  for (int i = 0; i < 1500; ++i) {
+    BOOST_REQUIRE(q.put<testing::Echo>([&](testing::Echo::Builder b) { b.setText(std::to_string(i)); }, patience));
+  }
+  queue_client<actor_handle> consumer(handle, {.prefetch = 1500, .horizon = {}});
+  for (int i = 0; i < 1500; ++i) {
+    auto item = consumer.get<testing::Echo>(patience);
+    BOOST_REQUIRE_MESSAGE(item, (item ? "" : to_string(item.error())));
+    BOOST_REQUIRE(std::string(item->value().getText()) == std::to_string(i));
+  }
+  BOOST_TEST(status_of(q).fetched == 1500u);  // in one batch, settled when it asks again
+}

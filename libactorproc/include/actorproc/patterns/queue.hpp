@@ -98,9 +98,9 @@ struct queue_options {
 /// How much a queue_client asks for at once.
 struct queue_client_options {
   /// Most items one get() fetches (1: every get asks the queue).
-  uint32_t prefetch = 256;
+  uint32_t prefetch = 1024;
   /// Most credits one put() reserves (1: every put asks the queue).
-  uint32_t credits = 256;
+  uint32_t credits = 1024;
   /// The client fetches (reserves) what it used within about this long at its
   /// recent pace, starting from one. Zero: always the most.
   std::chrono::microseconds horizon{2000};
@@ -116,8 +116,8 @@ expected<actor_handle> start_queue(node& n, queue_options options = {});
 template <class T>
 class queue_item {
  public:
-  queue_item(std::shared_ptr<const message<schema::QueueBatch>> batch, unsigned index)
-      : batch_(std::move(batch)), entry_(batch_->getItems()[index]) {}
+  queue_item(std::shared_ptr<const message<schema::QueueBatch>> batch, schema::QueueEntry::Reader entry)
+      : batch_(std::move(batch)), entry_(entry) {}
   typename T::Reader value() const { return entry_.getItem().template getAs<T>(); }
   uint64_t ticket() const { return entry_.getTicket(); }
 
@@ -203,6 +203,7 @@ class queue_client {
         credit_sizer_(other.credit_sizer_),
         fetch_sizer_(other.fetch_sizer_),
         batch_(std::move(other.batch_)),
+        entries_(other.entries_),
         next_(std::exchange(other.next_, 0)),
         unsettled_(std::exchange(other.unsettled_, false)),
         tickets_(std::move(other.tickets_)) {}
@@ -306,8 +307,8 @@ class queue_client {
 
   template <class T>
   expected<queue_item<T>> get_item(bool block, std::chrono::milliseconds timeout) {
-    if (!batch_ || next_ == batch_->getItems().size()) {
-      uint32_t used = batch_ ? batch_->getItems().size() : 0;
+    if (next_ == entries_.size()) {
+      uint32_t used = entries_.size();
       auto m = detail::timed_request<schema::QueueGet, schema::QueueBatch>(
           caller_, timeout, [&](schema::QueueGet::Builder b) {
             b.setClient(id());
@@ -317,24 +318,29 @@ class queue_client {
       // Whatever the answer, the queue now knows the earlier batch was handed out.
       unsettled_ = false;
       batch_.reset();
+      entries_ = {};
       next_ = 0;
       if (!m) return m.error();
-      if (m->getItems().size() == 0) return error(errc::protocol_error, "the queue answered a get with no item");
       batch_ = std::make_shared<const message<schema::QueueBatch>>(std::move(*m));
+      // Read once: each read of a list counts all its elements against the
+      // frame's traversal limit, so reading it per item would be quadratic.
+      entries_ = batch_->getItems();
+      if (entries_.size() == 0) return error(errc::protocol_error, "the queue answered a get with no item");
       unsettled_ = true;
     }
-    auto entry = batch_->getItems()[next_];
+    auto entry = entries_[next_];
     if (entry.getItemType() != capnp::typeId<T>()) {
       return error(errc::type_mismatch, "the queue's item is of another type");
     }
     if (entry.getTicket() != 0) tickets_.push_back(entry.getTicket());
-    return queue_item<T>(batch_, next_++);
+    ++next_;
+    return queue_item<T>(batch_, entry);
   }
 
   // Gives back what this client holds: unused credits, and the items of its
   // batch it never handed out (the queue also settles the others).
   void release() noexcept {
-    uint32_t unused = batch_ ? batch_->getItems().size() - next_ : 0;
+    uint32_t unused = entries_.size() - next_;
     if (id_ == 0 || (credits_ == 0 && !unsettled_)) return;
     try {
       (void)detail::post<schema::QueueRelease>(
@@ -358,7 +364,8 @@ class queue_client {
   bool closed_ = false;
   detail::batch_sizer credit_sizer_, fetch_sizer_;
   std::shared_ptr<const message<schema::QueueBatch>> batch_;
-  unsigned next_ = 0;       // the next item of batch_ to hand out
+  capnp::List<schema::QueueEntry>::Reader entries_;  // batch_'s items
+  unsigned next_ = 0;       // the next of entries_ to hand out
   bool unsettled_ = false;  // batch_ came since the queue last heard from this client
   std::deque<uint64_t> tickets_;  // handed out, not yet acknowledged
 };
