@@ -3,8 +3,8 @@
 // A3h: the parent as producer or consumer), so that each figure sits beside
 // Python's multiprocessing.Queue in the benchmark table.
 //
-//   ./build/bench/queue_bench            # ~40 s
-//   ./build/bench/queue_bench --quick    # ~8 s
+//   ./build/bench/queue_bench            # ~15 s
+//   ./build/bench/queue_bench --quick    # ~6 s
 //   ./build/bench/queue_bench --rows FILE   # also appends the ROW lines (bench/rows.hpp)
 //
 // Rows (items are small ints, demo::Count; a queue of maxsize 1000, Python's is
@@ -141,8 +141,8 @@ double host_put(const setup& s, uint64_t n) {
   auto q = s.queue();
   auto c = s.spawn("consumer", q);
   actorproc::queue_client<actorproc::actor_handle> client(q);
-  auto t0 = clk::now();
   auto got = start(c, q, 1);
+  auto t0 = clk::now();
   for (uint64_t i = 0; i < n; ++i) put_int(client, static_cast<int64_t>(i));
   put_int(client, sentinel);
   uint64_t count = finish(got);
@@ -231,8 +231,10 @@ int main(int argc, char** argv) {
     }
   }
   const int reps = quick ? 3 : 5;
-  // Python's counts (A3: 30,000 per producer; A4: 20,000), larger in full runs.
-  const uint64_t n = n_given ? n_given : quick ? 30'000 : 100'000;
+  // Python's counts (bench/py/mp_baselines.py): A3 30 k per producer, A3h 30 k,
+  // A4 20 k; quick: 10 k, 10 k, 8 k.
+  const uint64_t n_queue = n_given ? n_given : quick ? 10'000 : 30'000;
+  const uint64_t n_joinable = n_given ? n_given : quick ? 8'000 : 20'000;
   only_figure = only;
   actorproc::node node{actors};
   std::printf("queue_bench (%s): maxsize %zu, %d reps per row, median [min..max]\n", quick ? "quick" : "full",
@@ -240,11 +242,11 @@ int main(int argc, char** argv) {
   for (bool connected : {false, true}) {
     setup s{node, connected};
     const char* label = connected ? "connected" : "routed";
-    row("queue_2to1_actors", label, reps, [&] { return two_to_one(s, n); });
-    row("queue_host_put", connected ? "connected" : "host", reps, [&] { return host_put(s, 2 * n); });
-    row("queue_host_get", connected ? "connected" : "host", reps, [&] { return host_get(s, 2 * n); });
+    row("queue_2to1_actors", label, reps, [&] { return two_to_one(s, n_queue); });
+    row("queue_host_put", connected ? "connected" : "host", reps, [&] { return host_put(s, n_queue); });
+    row("queue_host_get", connected ? "connected" : "host", reps, [&] { return host_get(s, n_queue); });
     row("jqueue_put_taskdone_join", connected ? "connected" : "host", reps,
-        [&] { return put_taskdone_join(s, n); });
+        [&] { return put_taskdone_join(s, n_joinable); });
   }
   return 0;
 }
