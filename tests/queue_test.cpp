@@ -22,8 +22,15 @@ std::string get_text(queue_client<actor_handle>& q) {
   return item ? std::string(item->value().getText()) : "error: " + to_string(item.error());
 }
 
+// How a queue_worker's client fetches and reserves, and whether it keeps its
+// client (with what it holds) after answering.
+struct client_shape {
+  uint32_t prefetch = 0;  // 0: adaptive; else a fixed batch (and credit block) size
+  bool hold = false;
+};
+
 expected<message<testing::Report>> work(const actor_handle& worker, const actor_handle& q, uint32_t produce,
-                                        const std::string& prefix, uint32_t take, bool ack) {
+                                        const std::string& prefix, uint32_t take, bool ack, client_shape shape = {}) {
   return worker.request<testing::QueueWork, testing::Report>(
       [&](testing::QueueWork::Builder b) {
         b.setQueue(q.id());
@@ -31,8 +38,16 @@ expected<message<testing::Report>> work(const actor_handle& worker, const actor_
         b.setPrefix(prefix);
         b.setTake(take);
         b.setAck(ack);
+        b.setPrefetch(shape.prefetch);
+        b.setHold(shape.hold);
       },
       patience + patience);
+}
+
+queue_status status_of(queue_client<actor_handle>& q) {
+  auto s = q.status();
+  BOOST_REQUIRE_MESSAGE(s, (s ? "" : to_string(s.error())));
+  return *s;
 }
 
 std::vector<std::string> words(const std::string& text) {
@@ -73,6 +88,7 @@ BOOST_AUTO_TEST_CASE(a_bounded_queue_is_fifo_and_says_full_and_empty) {
   auto wrong = q.get<testing::Report>(patience);
   BOOST_REQUIRE(!wrong);
   BOOST_TEST((wrong.error().code == errc::type_mismatch));
+  BOOST_TEST(get_text(q) == "typed");  // the item stayed first in line
 }
 
 BOOST_AUTO_TEST_CASE(a_blocked_put_and_a_blocked_get_are_served_in_turn) {
@@ -95,11 +111,12 @@ BOOST_AUTO_TEST_CASE(a_blocked_put_and_a_blocked_get_are_served_in_turn) {
     queue_client<actor_handle> own(handle);
     blocked_get = get_text(own);
   });
-  // Once its request is the queue's 5th message (after two puts and two gets), the
-  // getter waits inside the queue, and the next put hands it the item directly.
+  // Once its request is the queue's 7th message (after two credit requests, two
+  // puts and two gets), the getter waits inside the queue, and the next put
+  // hands it the item directly.
   auto deadline = std::chrono::steady_clock::now() + patience;
-  while (handle.stats().messages_in < 5 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
-  BOOST_REQUIRE(handle.stats().messages_in == 5u);
+  while (handle.stats().messages_in < 7 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  BOOST_REQUIRE(handle.stats().messages_in == 7u);
   put_text(q, "third");
   getter.join();
   BOOST_TEST(*blocked_get == "third");
@@ -214,9 +231,169 @@ BOOST_AUTO_TEST_CASE(killing_a_consumer_mid_stream_loses_nothing_and_join_comple
   auto status = q.status();
   BOOST_TEST(status->unfinished == 0u);
   BOOST_TEST(status->size == 0u);
-  BOOST_TEST(status->redelivered <= 1u);  // it acknowledged each job before taking the next
-  BOOST_REQUIRE(q.close());               // ends the survivor's last, waiting get()
+  // It acknowledged each job before taking the next: what went back is at most
+  // the one it was working on and the rest of the batch it had fetched.
+  BOOST_TEST(status->redelivered <= 1u + queue_client_options{}.prefetch);
+  BOOST_REQUIRE(q.close());  // ends the survivor's last, waiting get(), if the victim acknowledged any
   t1.join();
   BOOST_REQUIRE(*survived);
-  BOOST_TEST(std::string((*survived)->getText()).find("queue_closed") != std::string::npos);
+  // Either the victim acknowledged some jobs (never delivered again: the
+  // survivor's 200th get waited until the close), or it got none before it
+  // died, and the survivor took all 200, each once.
+  std::string text((*survived)->getText());
+  auto seen = words(text);
+  if (text.find("queue_closed") == std::string::npos) {
+    BOOST_TEST(seen.size() == 200u);
+    BOOST_TEST(std::set<std::string>(seen.begin(), seen.end()).size() == 200u);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_producer_out_of_credits_waits_and_resumes_as_items_leave_and_the_bound_holds) {
+  node n{table()};
+  auto handle = start_queue(n, {.maxsize = 8}).value();
+  auto producer = n.spawn("queue_worker").value();
+  std::optional<expected<message<testing::Report>>> produced;
+  std::thread t([&] { produced = work(producer, handle, 100, "p", 0, false, {.prefetch = 4}); });
+  queue_client<actor_handle> q(handle, {.prefetch = 1, .horizon = {}});
+  for (int i = 0; i < 100; ++i) {
+    BOOST_REQUIRE(get_text(q) == "p" + std::to_string(i));
+    auto s = status_of(q);
+    BOOST_REQUIRE(s.size <= 8u);
+    BOOST_REQUIRE(s.size + s.credits <= 8u);  // credits are granted only against free room
+  }
+  t.join();
+  BOOST_REQUIRE(*produced);
+  BOOST_TEST(std::string((*produced)->getText()).empty());  // no error: every put resumed
+  auto s = status_of(q);
+  BOOST_TEST(s.size == 0u);
+  BOOST_TEST(s.credits == 0u);  // the producer's client gave back what it had left
+}
+
+BOOST_AUTO_TEST_CASE(a_consumer_killed_holding_fetched_items_loses_none_and_repeats_none_it_acknowledged) {
+  node n{table()};
+  auto handle = start_queue(n, {.maxsize = 100, .joinable = true}).value();
+  queue_client<actor_handle> q(handle);
+  for (int i = 0; i < 20; ++i) put_text(q, "job" + std::to_string(i));
+  auto holder = n.spawn("queue_worker").value();
+  auto took = work(holder, handle, 0, "", 3, true, {.prefetch = 8, .hold = true});
+  BOOST_REQUIRE(took);
+  BOOST_TEST(words(std::string(took->getText())) == (std::vector<std::string>{"job0", "job1", "job2"}),
+             boost::test_tools::per_element());
+  auto held = status_of(q);
+  BOOST_TEST(held.size == 12u);
+  BOOST_TEST(held.fetched == 5u);  // job3..job7: fetched, never handed out
+  BOOST_TEST(held.unfinished == 17u);
+  holder.kill();
+  BOOST_REQUIRE(holder.join(patience));
+
+  auto survivor = n.spawn("queue_worker").value();
+  auto report = work(survivor, handle, 0, "", 17, true);
+  BOOST_REQUIRE(report);
+  std::vector<std::string> expected;
+  for (int i = 3; i < 20; ++i) expected.push_back("job" + std::to_string(i));
+  // Every job not acknowledged, once, in order (the fetched ones went back to the
+  // front); none of those acknowledged.
+  BOOST_TEST(words(std::string(report->getText())) == expected, boost::test_tools::per_element());
+  BOOST_REQUIRE(q.join(patience));
+  auto done = status_of(q);
+  BOOST_TEST(done.redelivered == 5u);
+  BOOST_TEST(done.fetched == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_plain_queue_gives_back_a_dead_consumers_batch_and_a_destroyed_clients_leftovers) {
+  node n{table()};
+  auto handle = start_queue(n, {.maxsize = 100}).value();
+  queue_client<actor_handle> q(handle);
+  for (int i = 0; i < 10; ++i) put_text(q, "job" + std::to_string(i));
+  {
+    queue_client<actor_handle> brief(handle, {.prefetch = 4, .horizon = {}});
+    BOOST_REQUIRE(brief.get<testing::Echo>(patience));  // fetches job0..job3, hands out job0
+  }  // gives back job1..job3
+  BOOST_TEST(status_of(q).size == 9u);
+  auto holder = n.spawn("queue_worker").value();
+  auto took = work(holder, handle, 0, "", 2, false, {.prefetch = 4, .hold = true});  // job1, job2 of job1..job4
+  BOOST_REQUIRE(took);
+  BOOST_TEST(words(std::string(took->getText())) == (std::vector<std::string>{"job1", "job2"}),
+             boost::test_tools::per_element());
+  holder.kill();
+  BOOST_REQUIRE(holder.join(patience));
+  // At least once: its whole last batch comes back, the two it handed out included.
+  std::vector<std::string> rest;
+  for (int i = 0; i < 9; ++i) rest.push_back(get_text(q));
+  BOOST_TEST(rest == (std::vector<std::string>{"job1", "job2", "job3", "job4", "job5", "job6", "job7", "job8",
+                                               "job9"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(status_of(q).redelivered == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(the_credits_of_a_killed_producer_come_back_as_room) {
+  node n{table()};
+  auto handle = start_queue(n, {.maxsize = 10}).value();
+  auto holder = n.spawn("queue_worker").value();
+  BOOST_REQUIRE(work(holder, handle, 2, "h", 0, false, {.prefetch = 8, .hold = true}));
+  queue_client<actor_handle> q(handle, {.credits = 1});
+  auto held = status_of(q);
+  BOOST_TEST(held.size == 2u);
+  BOOST_TEST(held.credits == 6u);  // reserved 8, spent 2
+  for (int i = 0; i < 2; ++i) {
+    BOOST_REQUIRE(q.put_nowait<testing::Echo>([](testing::Echo::Builder b) { b.setText("x"); }));
+  }
+  auto full = q.put_nowait<testing::Echo>([](testing::Echo::Builder b) { b.setText("x"); });
+  BOOST_REQUIRE(!full);
+  BOOST_TEST((full.error().code == errc::queue_full));  // 4 items, 6 credits held
+  holder.kill();
+  BOOST_REQUIRE(holder.join(patience));
+  BOOST_REQUIRE(eventually([&] { return status_of(q).credits == 0; }));
+  for (int i = 0; i < 6; ++i) {
+    BOOST_REQUIRE(q.put_nowait<testing::Echo>([](testing::Echo::Builder b) { b.setText("y"); }));
+  }
+  BOOST_TEST(status_of(q).size == 10u);
+}
+
+BOOST_AUTO_TEST_CASE(puts_on_credits_from_before_a_close_are_delivered_and_later_puts_fail) {
+  node n{table()};
+  auto handle = start_queue(n, {.maxsize = 100}).value();
+  auto holder = n.spawn("queue_worker").value();
+  BOOST_REQUIRE(work(holder, handle, 1, "a", 0, false, {.prefetch = 8, .hold = true}));  // 7 credits left
+  queue_client<actor_handle> q(handle);
+  BOOST_REQUIRE(q.close());
+  queue_client<actor_handle> fresh(handle);
+  auto refused = fresh.put<testing::Echo>([](testing::Echo::Builder b) { b.setText("late"); });
+  BOOST_REQUIRE(!refused);
+  BOOST_TEST((refused.error().code == errc::queue_closed));
+  // The holder's puts spend credits granted before the close: accepted, until
+  // they run out and its next request learns of the close.
+  auto more = work(holder, handle, 10, "b", 0, false, {.prefetch = 8, .hold = true});
+  BOOST_REQUIRE(more);
+  BOOST_TEST(std::string(more->getText()).find("queue_closed") != std::string::npos);
+  std::vector<std::string> drained;
+  for (;;) {
+    auto item = q.get<testing::Echo>(patience);
+    if (!item) {
+      BOOST_TEST((item.error().code == errc::queue_closed));
+      break;
+    }
+    drained.push_back(item->value().getText());
+  }
+  BOOST_TEST(drained == (std::vector<std::string>{"a0", "b0", "b1", "b2", "b3", "b4", "b5", "b6"}),
+             boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(a_client_hands_out_a_batch_of_a_thousand_items_without_rereading_it) {
+  // Each read of a list counts all its elements against the frame's traversal
+  // limit: a client that read its batch's list once per item went past the
+  // limit (and threw) on a batch this large.
+  node n{table()};
+  auto handle = start_queue(n, {.maxsize = 2000}).value();
+  queue_client<actor_handle> q(handle);
+  for (int i = 0; i < 1500; ++i) {
+    BOOST_REQUIRE(q.put<testing::Echo>([&](testing::Echo::Builder b) { b.setText(std::to_string(i)); }, patience));
+  }
+  queue_client<actor_handle> consumer(handle, {.prefetch = 1500, .horizon = {}});
+  for (int i = 0; i < 1500; ++i) {
+    auto item = consumer.get<testing::Echo>(patience);
+    BOOST_REQUIRE_MESSAGE(item, (item ? "" : to_string(item.error())));
+    BOOST_REQUIRE(std::string(item->value().getText()) == std::to_string(i));
+  }
+  BOOST_TEST(status_of(q).fetched == 1500u);  // in one batch, settled when it asks again
 }

@@ -1,71 +1,148 @@
 #include "queue_actor.hpp"
 
-#include "waiters.hpp"
+#include <actorproc/patterns/queue_rules.hpp>
+
+#include <capnp/message.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
 
 namespace actorproc {
 
 using detail::refuse;
+namespace rules = detail::queue_rules;
+
+stored_item::stored_item(uint64_t type, capnp::AnyPointer::Reader item)
+    : type_(type), words_(kj::heapArray<capnp::word>(item.targetSize().wordCount + 1)) {
+  // copyToUnchecked's layout (one segment, root pointer first), which
+  // readMessageUnchecked reads without checks: the copy is ours, made from a
+  // message the runtime validated.
+  std::memset(words_.begin(), 0, words_.size() * sizeof(capnp::word));
+  capnp::FlatMessageBuilder flat(words_);
+  flat.getRoot<capnp::AnyPointer>().set(item);
+  flat.requireFilled();
+}
+
+capnp::AnyPointer::Reader stored_item::read() const {
+  return capnp::readMessageUnchecked<capnp::AnyPointer>(words_.begin());
+}
 
 queue_actor::queue_actor(context& ctx)
     : maxsize_(ctx.args().empty() ? 1000 : std::max<std::size_t>(1, std::stoul(ctx.args()[0]))),
       joinable_(ctx.args().size() > 1 && ctx.args()[1] == "joinable") {}
 
-void queue_actor::on(schema::QueuePut::Reader m, context& ctx) {
+queue_actor::client& queue_actor::client_of(uint64_t number, context& ctx) {
+  watched_.watch(ctx.sender().id, ctx);  // its death returns what it holds
+  return clients_[{ctx.sender().id, number}];
+}
+
+// A client that holds neither credits nor a batch is forgotten (clients come
+// and go, e.g. one per handler), and known again when it next asks.
+void queue_actor::forget_if_idle(client_key key) {
+  auto it = clients_.find(key);
+  if (it != clients_.end() && it->second.credits == 0 && it->second.batch.empty()) clients_.erase(it);
+}
+
+std::size_t queue_actor::room() const { return rules::room(maxsize_, items_.size(), credits_); }
+
+void queue_actor::on(schema::QueueReserve::Reader m, context& ctx) {
   if (closed_) return refuse(ctx, errc::queue_closed, "the queue is closed");
-  auto item = std::make_unique<capnp::MallocMessageBuilder>();
-  auto root = item->initRoot<schema::QueueItem>();
-  root.setItemType(m.getItemType());
-  root.getItem().set(m.getItem());
-  if (items_.size() < maxsize_ && putters_.empty()) {
-    admit(std::move(item), ctx);
-    ctx.reply<schema::QueueOk>();
-    return;
+  client_key key{ctx.sender().id, m.getClient()};
+  if (reserves_.empty()) {
+    if (uint32_t granted = rules::grant(room(), m.getWant(), 0)) {
+      client_of(m.getClient(), ctx).credits += granted;
+      credits_ += granted;
+      ctx.reply<schema::QueueCredit>([&](schema::QueueCredit::Builder b) { b.setGranted(granted); });
+      return;
+    }
   }
   if (!m.getBlock()) return refuse(ctx, errc::queue_full, "the queue is full");
-  auto reply = ctx.defer();
-  uint64_t timer = ctx.after(std::chrono::milliseconds(m.getTimeoutMillis()), [this, &ctx, reply] {
-    if (detail::remove_waiter(putters_, reply))
-      ctx.fail(reply, errc::queue_full, "the queue stayed full for the whole timeout");
-  });
-  putters_.push_back({timer, reply, std::move(item)});
+  auto& w = detail::defer_waiter(reserves_, std::chrono::milliseconds(m.getTimeoutMillis()), ctx,
+                                 [&ctx](waiting_reserve& expired) {
+                                   ctx.fail(expired.reply, errc::queue_full,
+                                            "the queue stayed full for the whole timeout");
+                                 });
+  w.key = key;
+  w.want = m.getWant();
+}
+
+void queue_actor::on(schema::QueuePut::Reader m, context& ctx) {
+  auto it = clients_.find({ctx.sender().id, m.getClient()});
+  if (it != clients_.end() && it->second.credits > 0) {
+    --credits_;
+    if (--it->second.credits == 0 && it->second.batch.empty()) clients_.erase(it);  // until it asks again
+  } else {
+    // Only a client that breaks the protocol puts without a credit; its item
+    // is kept all the same (nothing accepted is dropped).
+    std::fprintf(stderr, "actorproc.queue: a put without a credit from actor %llu\n",
+                 static_cast<unsigned long long>(ctx.sender().id));
+  }
+  items_.emplace_back(m.getItemType(), m.getItem());
+  if (joinable_) ++unfinished_;
+  if (!getters_.empty()) serve_later(ctx);
 }
 
 void queue_actor::on(schema::QueueGet::Reader m, context& ctx) {
+  settle(client_of(m.getClient(), ctx));  // it asks again: it handed out its last batch
+  serve_getters(ctx);                     // those waiting come first
   if (!items_.empty()) {
-    auto item = std::move(items_.front());
-    items_.pop_front();
-    give(std::move(item), ctx.defer(), ctx);
-    serve(ctx);  // room for a waiting putter
+    client_key key{ctx.sender().id, m.getClient()};
+    give(key, ctx.defer(), rules::fetch(items_.size(), m.getMax(), other_consumers(key)), ctx);
+    serve_reserves(ctx);
     return;
   }
+  forget_if_idle({ctx.sender().id, m.getClient()});  // a waiting getter's entry comes back with its batch
   if (closed_) return refuse(ctx, errc::queue_closed, "the queue is closed and drained");
   if (!m.getBlock()) return refuse(ctx, errc::queue_empty, "the queue is empty");
-  auto reply = ctx.defer();
-  uint64_t timer = ctx.after(std::chrono::milliseconds(m.getTimeoutMillis()), [this, &ctx, reply] {
-    if (detail::remove_waiter(getters_, reply))
-      ctx.fail(reply, errc::queue_empty, "the queue stayed empty for the whole timeout");
-  });
-  getters_.push_back({timer, reply});
+  auto& w = detail::defer_waiter(getters_, std::chrono::milliseconds(m.getTimeoutMillis()), ctx,
+                                 [&ctx](waiting_get& expired) {
+                                   ctx.fail(expired.reply, errc::queue_empty,
+                                            "the queue stayed empty for the whole timeout");
+                                 });
+  w.key = {ctx.sender().id, m.getClient()};
+  w.max = m.getMax();
 }
 
 void queue_actor::on(schema::QueueTaskDone::Reader m, context& ctx) {
-  if (!joinable_) return refuse(ctx, errc::invalid_argument, "task_done() on a queue that is not joinable");
-  uint64_t consumer = ctx.sender().id;
-  auto it = std::find_if(in_progress_.begin(), in_progress_.end(), [&](const taken& t) {
-    return m.getTicket() != 0 ? t.ticket == m.getTicket() : t.consumer == consumer;
-  });
-  if (it == in_progress_.end()) {
-    return refuse(ctx, errc::invalid_argument, "task_done() called more times than items were taken");
+  if (!joinable_) {
+    if (ctx.is_request()) refuse(ctx, errc::invalid_argument, "task_done() on a queue that is not joinable");
+    return;
   }
-  in_progress_.erase(it);
-  --unfinished_;
-  ctx.reply<schema::QueueOk>();
-  if (unfinished_ == 0) {
-    for (auto& j : joiners_) ctx.reply_to<schema::QueueOk>(j);
-    joiners_.clear();
+  uint64_t sender = ctx.sender().id;
+  auto it = fetched_.end();
+  if (m.getTicket() != 0) {
+    it = fetched_.find(m.getTicket());
+  } else {  // the client has none of its own: its process's oldest, from a client that let go
+    it = std::find_if(fetched_.begin(), fetched_.end(),
+                      [&](const auto& f) { return f.second.owner.first == sender && f.second.handed; });
   }
+  if (it == fetched_.end()) {
+    const char* why = m.getTicket() != 0 ? "task_done(): no unacknowledged item has this ticket"
+                                         : "task_done() called more times than items were taken";
+    if (ctx.is_request()) return refuse(ctx, errc::invalid_argument, why);
+    std::fprintf(stderr, "actorproc.queue: %s (from actor %llu)\n", why, static_cast<unsigned long long>(sender));
+    return;
+  }
+  acknowledge(it, ctx);
+  if (ctx.is_request()) ctx.reply<schema::QueueOk>();
+}
+
+void queue_actor::on(schema::QueueRelease::Reader m, context& ctx) {
+  auto it = clients_.find({ctx.sender().id, m.getClient()});
+  if (it == clients_.end()) return;
+  client& c = it->second;
+  std::size_t credits = std::min<std::size_t>(c.credits, m.getCredits());
+  c.credits -= credits;
+  credits_ -= credits;
+  std::size_t unused = std::min<std::size_t>(c.batch.size(), m.getUnused());
+  std::vector<uint64_t> back(c.batch.end() - static_cast<std::ptrdiff_t>(unused), c.batch.end());
+  c.batch.resize(c.batch.size() - unused);
+  settle(c);
+  give_back(std::move(back));
+  forget_if_idle(it->first);
+  serve_reserves(ctx);
+  serve_getters(ctx);
 }
 
 void queue_actor::on(schema::QueueJoin::Reader, context& ctx) {
@@ -79,92 +156,143 @@ void queue_actor::on(schema::QueueJoin::Reader, context& ctx) {
 
 void queue_actor::on(schema::QueueClose::Reader, context& ctx) {
   closed_ = true;
-  for (auto& w : putters_) {
-    ctx.cancel(w.timer);
-    ctx.fail(w.reply, errc::queue_closed, "the queue was closed");
-  }
-  putters_.clear();
-  serve(ctx);
+  detail::answer_all(reserves_, ctx,
+                     [&](waiting_reserve& w) { ctx.fail(w.reply, errc::queue_closed, "the queue was closed"); });
+  serve_getters(ctx);
   if (ctx.is_request()) ctx.reply<schema::QueueOk>();
 }
 
 void queue_actor::on(schema::QueueStat::Reader, context& ctx) {
+  serve_getters(ctx);  // so that size counts nothing a waiting getter is about to get
   ctx.reply<schema::QueueStatus>([&](schema::QueueStatus::Builder s) {
     s.setSize(static_cast<uint32_t>(items_.size()));
     s.setMaxsize(static_cast<uint32_t>(maxsize_));
     s.setClosed(closed_);
     s.setUnfinished(static_cast<uint32_t>(unfinished_));
     s.setRedelivered(redelivered_);
+    s.setCredits(static_cast<uint32_t>(credits_));
+    s.setFetched(static_cast<uint32_t>(fetched_.size()));
   });
 }
 
 void queue_actor::on_down(actor_ref who, const exit_reason&, context& ctx) {
-  watched_.erase(who.id);
-  // At least once: what the dead consumer held goes back to the front, in order.
-  std::vector<item_ptr> back;
-  for (auto it = in_progress_.begin(); it != in_progress_.end();) {
-    if (it->consumer == who.id) {
-      back.push_back(std::move(it->item));
-      it = in_progress_.erase(it);
+  watched_.forget(who.id);
+  detail::drop_waiters_of(reserves_, who.id, ctx);
+  detail::drop_waiters_of(getters_, who.id, ctx);
+  for (auto it = clients_.lower_bound({who.id, 0}); it != clients_.end() && it->first.first == who.id;) {
+    credits_ -= it->second.credits;
+    it = clients_.erase(it);
+  }
+  // At least once: what the dead process had not settled goes back, in order.
+  std::vector<uint64_t> back;
+  for (const auto& [seq, f] : fetched_) {
+    if (f.owner.first == who.id) back.push_back(seq);
+  }
+  redelivered_ += back.size();
+  give_back(std::move(back));
+  serve_reserves(ctx);
+  serve_getters(ctx);
+}
+
+// Hands `count` items (fewer if the batch grows past batch_words) from the
+// front to `key`'s client, which remembers them until they are settled.
+void queue_actor::give(const client_key& key, const deferred_reply& to, std::size_t count, context& ctx) {
+  std::size_t words = 0, n = 0;
+  while (n < count && n < items_.size() && (n == 0 || words < rules::batch_words)) words += items_[n++].words();
+  client& c = clients_[key];
+  c.batch.clear();
+  ctx.reply_to<schema::QueueBatch>(to, [&](schema::QueueBatch::Builder b) {
+    auto list = b.initItems(static_cast<unsigned>(n));
+    for (unsigned i = 0; i < n; ++i) {
+      uint64_t seq = next_seq_++;
+      auto& item = items_.front();
+      list[i].setItemType(item.type());
+      list[i].getItem().set(item.read());
+      list[i].setTicket(joinable_ ? seq : 0);
+      c.batch.push_back(seq);
+      fetched_.emplace_hint(fetched_.end(), seq, fetched{key, false, std::move(item)});
+      items_.pop_front();
+    }
+  });
+}
+
+// The client's last batch was handed out: a plain queue is done with it; a
+// joinable one waits for the acknowledgements.
+void queue_actor::settle(client& c) {
+  for (uint64_t seq : c.batch) {
+    auto it = fetched_.find(seq);
+    if (it == fetched_.end()) continue;  // acknowledged already
+    if (joinable_) {
+      it->second.handed = true;
     } else {
-      ++it;
+      fetched_.erase(it);
     }
   }
-  for (auto it = back.rbegin(); it != back.rend(); ++it) items_.push_front(std::move(*it));
-  redelivered_ += back.size();
-  serve(ctx);
+  c.batch.clear();
 }
 
-void queue_actor::give(item_ptr item, const deferred_reply& to, context& ctx) {
-  auto stored = item->getRoot<schema::QueueItem>();
-  uint64_t ticket = joinable_ ? next_ticket_++ : 0;
-  ctx.reply_to<schema::QueueItem>(to, [&](schema::QueueItem::Builder out) {
-    out.setItemType(stored.getItemType());
-    out.getItem().set(stored.getItem().asReader());
-    out.setTicket(ticket);
-  });
-  if (!joinable_) return;
-  in_progress_.push_back({ticket, to.to, std::move(item)});
-  if (to.to != 0 && watched_.insert(to.to).second) ctx.monitor({to.to});
-}
-
-void queue_actor::admit(item_ptr item, context& ctx) {
-  if (joinable_) ++unfinished_;
-  if (!getters_.empty()) {
-    auto waiting = getters_.front();
-    getters_.pop_front();
-    ctx.cancel(waiting.timer);
-    give(std::move(item), waiting.reply, ctx);
-    return;
+// Puts fetched items (ascending sequence numbers) back at the front, in order.
+void queue_actor::give_back(std::vector<uint64_t> seqs) {
+  for (auto s = seqs.rbegin(); s != seqs.rend(); ++s) {
+    auto it = fetched_.find(*s);
+    if (it == fetched_.end()) continue;
+    items_.push_front(std::move(it->second.item));
+    fetched_.erase(it);
   }
-  items_.push_back(std::move(item));
 }
 
-// Moves waiting putters in while there is room, hands items to waiting getters,
-// and tells getters of a closed, drained queue.
-void queue_actor::serve(context& ctx) {
-  while (!putters_.empty() && items_.size() < maxsize_) {
-    auto w = std::move(putters_.front());
-    putters_.pop_front();
-    ctx.cancel(w.timer);
-    ctx.reply_to<schema::QueueOk>(w.reply);
-    admit(std::move(w.item), ctx);
+void queue_actor::acknowledge(std::map<uint64_t, fetched>::iterator it, context& ctx) {
+  fetched_.erase(it);
+  if (--unfinished_ > 0) return;
+  for (auto& j : joiners_) ctx.reply_to<schema::QueueOk>(j);
+  joiners_.clear();
+}
+
+// The consumers a get shares the queued items with: the getters waiting, and
+// the other clients still working through a batch (each may soon ask again).
+std::size_t queue_actor::other_consumers(const client_key& key) const {
+  std::size_t working = 0;
+  for (const auto& [k, c] : clients_) working += (k != key && !c.batch.empty()) ? 1 : 0;
+  return getters_.size() + working;
+}
+
+// Grants waiting reservations, in arrival order, while there is room.
+void queue_actor::serve_reserves(context& ctx) {
+  while (!reserves_.empty()) {
+    uint32_t granted = rules::grant(room(), reserves_.front().want, reserves_.size() - 1);
+    if (granted == 0) return;
+    auto w = detail::pop_waiter(reserves_, ctx);
+    clients_[w.key].credits += granted;
+    credits_ += granted;
+    ctx.reply_to<schema::QueueCredit>(w.reply, [&](schema::QueueCredit::Builder b) { b.setGranted(granted); });
   }
+}
+
+// Hands items to waiting getters, in arrival order, each its share; tells
+// those of a closed, drained queue.
+void queue_actor::serve_getters(context& ctx) {
+  serve_pending_ = false;
   while (!getters_.empty() && !items_.empty()) {
-    auto w = getters_.front();
-    getters_.pop_front();
-    ctx.cancel(w.timer);
-    auto item = std::move(items_.front());
-    items_.pop_front();
-    give(std::move(item), w.reply, ctx);
+    auto w = detail::pop_waiter(getters_, ctx);
+    give(w.key, w.reply, rules::fetch(items_.size(), w.max, other_consumers(w.key)), ctx);
   }
   if (closed_ && items_.empty()) {
-    for (auto& w : getters_) {
-      ctx.cancel(w.timer);
+    detail::answer_all(getters_, ctx, [&](waiting_get& w) {
       ctx.fail(w.reply, errc::queue_closed, "the queue is closed and drained");
-    }
-    getters_.clear();
+    });
   }
+  serve_reserves(ctx);
+}
+
+// Puts arrive in batches: waiting getters are served once the batch has been
+// handled (a timer runs between two frames), so that each gets many items at
+// once rather than one per put.
+void queue_actor::serve_later(context& ctx) {
+  if (serve_pending_) return;
+  serve_pending_ = true;
+  ctx.after(std::chrono::milliseconds(0), [this, &ctx] {
+    if (serve_pending_) serve_getters(ctx);
+  });
 }
 
 expected<actor_handle> start_queue(node& n, queue_options options) {

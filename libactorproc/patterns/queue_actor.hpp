@@ -2,67 +2,114 @@
 // The queue's actor: the server side of patterns/queue.hpp, which documents
 // its semantics. Private to the patterns layer (never installed): users
 // register it with add_queue() and reach it through queue_client.
+//
+// Its bookkeeping, per client (a sender and the client's number):
+// - credits granted and not yet spent; their sum with the queued items never
+//   exceeds maxsize (queue_rules.hpp);
+// - `fetched_`: every item handed to a client and not yet settled, by
+//   sequence number (the ticket, on a joinable queue). A plain queue settles a
+//   client's batch when the client asks again or lets go; a joinable one when
+//   the item is acknowledged. What a dead process had not settled goes back to
+//   the front, in order.
+// Items are stored compactly (one flat allocation each, read without checks:
+// each is a copy the queue made itself from a validated message).
 
 #include <actorproc/patterns/queue.hpp>
 
-#include <capnp/message.h>
+#include "waiters.hpp"
+
+#include <kj/array.h>
 
 #include <cstdint>
 #include <deque>
-#include <memory>
-#include <set>
+#include <map>
+#include <utility>
 #include <vector>
 
 namespace actorproc {
 
+/// One item, copied out of the message that brought it.
+class stored_item {
+ public:
+  stored_item(uint64_t type, capnp::AnyPointer::Reader item);
+  uint64_t type() const { return type_; }
+  capnp::AnyPointer::Reader read() const;
+  std::size_t words() const { return words_.size(); }
+
+ private:
+  uint64_t type_;
+  kj::Array<capnp::word> words_;
+};
+
 /// The queue actor, registered by add_queue() and started by start_queue().
 class queue_actor {
  public:
-  using handles = actorproc::handles<schema::QueuePut, schema::QueueGet, schema::QueueTaskDone, schema::QueueJoin,
-                                     schema::QueueClose, schema::QueueStat>;
+  using handles =
+      actorproc::handles<schema::QueueReserve, schema::QueuePut, schema::QueueGet, schema::QueueTaskDone,
+                         schema::QueueRelease, schema::QueueJoin, schema::QueueClose, schema::QueueStat>;
   explicit queue_actor(context& ctx);
 
+  void on(schema::QueueReserve::Reader m, context& ctx);
   void on(schema::QueuePut::Reader m, context& ctx);
   void on(schema::QueueGet::Reader m, context& ctx);
   void on(schema::QueueTaskDone::Reader m, context& ctx);
+  void on(schema::QueueRelease::Reader m, context& ctx);
   void on(schema::QueueJoin::Reader m, context& ctx);
   void on(schema::QueueClose::Reader m, context& ctx);
   void on(schema::QueueStat::Reader m, context& ctx);
   void on_down(actor_ref who, const exit_reason& why, context& ctx);
 
  private:
-  using item_ptr = std::unique_ptr<capnp::MallocMessageBuilder>;  // root: QueueItem
-  struct waiting_put {
-    uint64_t timer;
+  using client_key = std::pair<uint64_t, uint64_t>;  // sender, client number
+  struct client {
+    std::size_t credits = 0;
+    std::vector<uint64_t> batch;  // the sequence numbers of its last batch
+  };
+  struct fetched {
+    client_key owner;
+    bool handed = false;  // joinable: known to be handed out (the client let go of its batch)
+    stored_item item;
+  };
+  struct waiting_reserve {
+    uint64_t timer = 0;
     deferred_reply reply;
-    item_ptr item;
+    client_key key;
+    uint32_t want = 0;
   };
   struct waiting_get {
-    uint64_t timer;
+    uint64_t timer = 0;
     deferred_reply reply;
-  };
-  struct taken {
-    uint64_t ticket;
-    uint64_t consumer;
-    item_ptr item;
+    client_key key;
+    uint32_t max = 0;
   };
 
-  void give(item_ptr item, const deferred_reply& to, context& ctx);
-  void admit(item_ptr item, context& ctx);
-  void serve(context& ctx);
+  client& client_of(uint64_t number, context& ctx);
+  void give(const client_key& key, const deferred_reply& to, std::size_t count, context& ctx);
+  void settle(client& c);
+  void give_back(std::vector<uint64_t> seqs);
+  void acknowledge(std::map<uint64_t, fetched>::iterator it, context& ctx);
+  void serve_reserves(context& ctx);
+  void serve_getters(context& ctx);
+  void serve_later(context& ctx);
+  void forget_if_idle(client_key key);
+  std::size_t room() const;
+  std::size_t other_consumers(const client_key& key) const;
 
   std::size_t maxsize_;
   bool joinable_;
   bool closed_ = false;
-  std::deque<item_ptr> items_;
-  std::deque<waiting_put> putters_;
+  std::deque<stored_item> items_;
+  std::map<client_key, client> clients_;
+  std::map<uint64_t, fetched> fetched_;
+  std::deque<waiting_reserve> reserves_;
   std::deque<waiting_get> getters_;
-  std::deque<taken> in_progress_;
   std::vector<deferred_reply> joiners_;
-  std::set<uint64_t> watched_;
+  detail::watchers watched_;
+  std::size_t credits_ = 0;  // the sum of the clients' credits
   std::size_t unfinished_ = 0;
-  uint64_t next_ticket_ = 1;
+  uint64_t next_seq_ = 1;
   uint64_t redelivered_ = 0;
+  bool serve_pending_ = false;  // a timer will serve waiting getters after the current batch of messages
 };
 
 }  // namespace actorproc

@@ -72,7 +72,11 @@ struct SyncDo {
   reacquireMillis @4 :UInt32 = 20000;  # condWait
   enum Op { semAcquire @0; semRelease @1; eventWait @2; condWait @3; barrierWait @4; counterAdd @5; condNotify @6; }
 }
-struct QueueWork { queue @0 :UInt64; produce @1 :UInt32; prefix @2 :Text; take @3 :UInt32; ack @4 :Bool; }                      # carries a pipe end (one descriptor) for the actor
+# `prefetch` (if not 0): the client's fixed batch size (queue_client_options,
+# horizon 0). `hold`: keep the client (and what it fetched) after the reply,
+# for the next QueueWork, instead of letting it go before replying.
+struct QueueWork { queue @0 :UInt64; produce @1 :UInt32; prefix @2 :Text; take @3 :UInt32; ack @4 :Bool;
+                   prefetch @5 :UInt32; hold @6 :Bool; }                      # carries a pipe end (one descriptor) for the actor
 # For port_user: write `lines` to the port, close its input, read until the end;
 # answered with a Report of what was read, "|"-separated, then "|" and the error that ended it.
 struct PortChat { port @0 :UInt64; lines @1 :List(Text); }

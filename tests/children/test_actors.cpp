@@ -24,6 +24,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -402,11 +403,19 @@ struct piper {
   actorproc::pipe_end end;
 };
 
-// Produces into and consumes from a queue, from inside a worker.
+// Produces into and consumes from a queue, from inside a worker. Its client
+// lets go (returns what it fetched and did not hand out) before the reply,
+// unless asked to hold it until the next QueueWork.
 struct queue_worker {
   using handles = actorproc::handles<testing::QueueWork>;
   void on(testing::QueueWork::Reader m, actorproc::context& ctx) {
-    auto q = actorproc::queue_in(ctx, {m.getQueue()});
+    if (!m.getHold()) held.reset();  // a held client serves the next QueueWork too
+    if (!held) {
+      actorproc::queue_client_options options;
+      if (m.getPrefetch() != 0) options = {.prefetch = m.getPrefetch(), .credits = m.getPrefetch(), .horizon = {}};
+      held.emplace(actorproc::queue_in(ctx, {m.getQueue()}, options));
+    }
+    auto& q = *held;
     std::string prefix = m.getPrefix(), taken, failure;
     uint64_t count = 0;
     for (uint32_t i = 0; i < m.getProduce() && failure.empty(); ++i) {
@@ -426,11 +435,13 @@ struct queue_worker {
         if (auto done = q.task_done(); !done) failure = to_string(done.error());
       }
     }
+    if (!m.getHold()) held.reset();
     ctx.reply<testing::Report>([&](testing::Report::Builder b) {
       b.setReceived(count);
       b.setText(failure.empty() ? taken : "error: " + failure);
     });
   }
+  std::optional<actorproc::queue_client<actorproc::from_actor>> held;
 };
 
 // Takes and gives a lock from inside a worker.

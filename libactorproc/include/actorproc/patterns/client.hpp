@@ -4,8 +4,9 @@
 //
 // Each pattern (queue, lock, shared dict and list, the synchronization
 // primitives, port) is an actor process of its own, and its client template
-// (queue_client<Caller>, lock_client<Caller>, ...) turns each operation into one
-// request to it. A Caller is anything with request<M, R>(fill, timeout):
+// (queue_client<Caller>, lock_client<Caller>, ...) turns each operation into a
+// request to it (the queue's client pipelines instead: one-way puts on credits,
+// batched gets; queue.hpp). A Caller is anything with request<M, R>(fill, timeout):
 // - actor_handle, from the node (any thread);
 // - from_actor, from a handler inside a worker.
 //
