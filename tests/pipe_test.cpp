@@ -318,3 +318,28 @@ BOOST_AUTO_TEST_CASE(streams_of_a_million_messages_go_both_ways_at_once) {
   BOOST_TEST(report->getReceived() == count);
   BOOST_TEST(std::string(report->getText()).empty(), report->getText().cStr());
 }
+
+// Both ends in actors: the piper that floods closes its end once the other
+// took everything, and answers with close()'s outcome.
+BOOST_AUTO_TEST_CASE(a_message_at_the_frame_limit_goes_from_actor_to_actor,
+                     *boost::unit_test::enable_if<!under_thread_sanitizer>()) {
+  node n{table()};
+  auto [a, b] = make_pipe().value();
+  spawn_options to_sender, to_receiver;
+  to_sender.fds.push_back(a.release());
+  to_receiver.fds.push_back(b.release());
+  auto sender = n.spawn("piper", std::move(to_sender)).value();
+  auto receiver = n.spawn("piper", std::move(to_receiver)).value();
+  const uint32_t bytes = (64u << 20) - (16u << 10);
+  BOOST_REQUIRE(receiver.send<testing::PipeServe>([](testing::PipeServe::Builder s) { s.setCount(1); }));
+  auto sent = sender.request<testing::PipeFlood, testing::Report>(
+      [&](testing::PipeFlood::Builder f) {
+        f.setCount(1);
+        f.setBytes(bytes);
+        f.setFinish(Finish::CLOSE_AND_REPORT);
+        f.setLingerMillis(20000);
+      },
+      patience);
+  BOOST_REQUIRE_MESSAGE(sent, (sent ? "" : to_string(sent.error())));
+  BOOST_TEST(std::string(sent->getText()).empty(), sent->getText().cStr());
+}
