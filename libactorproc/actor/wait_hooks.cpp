@@ -23,7 +23,7 @@ void wait_hooks::add(wait_hook* hook) {
   if (count_ == capacity) {
     // More ends with output pending at once than any actor should hold: flush
     // the others first, which frees their slots.
-    run(hook);
+    run(true, hook);
     if (count_ == capacity) throw std::length_error("more than 64 pipe ends with output pending in one actor");
   }
   hooks_[count_++] = hook;
@@ -39,7 +39,7 @@ void wait_hooks::remove(wait_hook* hook) {
   }
 }
 
-void wait_hooks::run(const wait_hook* except) {
+void wait_hooks::run(bool wait, const wait_hook* except) {
   if (running_ || count_ == 0) return;
   running_ = true;
   struct done_running {
@@ -57,7 +57,7 @@ void wait_hooks::run(const wait_hook* except) {
     // but a destroyed end has removed itself.
     bool live = false;
     for (int j = 0; j < count_ && !live; ++j) live = hooks_[j] == snapshot[i];
-    if (live) snapshot[i]->flush_before_wait();
+    if (live) snapshot[i]->flush_before_wait(wait);
   }
 }
 

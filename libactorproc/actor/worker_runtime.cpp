@@ -205,7 +205,7 @@ class worker_runtime final : public context, channel_failures {
 
   // Flushes every channel, then blocks until one is readable (or the timeout).
   void wait_for_input(std::chrono::milliseconds timeout) {
-    hooks_.run();
+    run_wait_hooks();
     bool flushed = channels_.poll_set(poll_fds_);
     // Nothing but input can need attention: no timer, no watch, no output
     // waiting, and no other channel that a blocking read would keep waiting.
@@ -213,6 +213,15 @@ class worker_runtime final : public context, channel_failures {
       return;
     }
     if (port_.wait(poll_fds_, timeout) > 0) channels_.absorb(poll_fds_);
+  }
+
+  // Writes what the actor's pipe ends hold before it waits (wait_hooks.hpp):
+  // what their sockets take now, then the channels, then the rest.
+  void run_wait_hooks() {
+    if (hooks_.empty()) return;
+    hooks_.run(false);
+    channels_.flush_all();
+    hooks_.run(true);
   }
 
   // Waits for input in recvmsg on the mailbox, without poll: one system call
@@ -351,7 +360,7 @@ class worker_runtime final : public context, channel_failures {
       }
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
       if (left.count() <= 0) return error(errc::timeout, "no answer from actor within the timeout");
-      hooks_.run();  // the answer may depend on what the actor's pipe ends still hold
+      run_wait_hooks();  // the answer may depend on what the actor's pipe ends still hold
       if (left >= receive_slice && channels_.flush_all()) {
         // The answer comes on the channel the request left by: wait for it in
         // recvmsg itself (one system call, where poll + recvmsg take two). The

@@ -42,7 +42,7 @@ struct pipe_end::pending_hook final : detail::wait_hook {
   detail::wait_hooks* hooks = nullptr;  // where it is registered, if it is
   explicit pending_hook(pipe_end* e) : end(e) {}
   ~pending_hook() { unregister(); }
-  void flush_before_wait() override { end->flush_before_wait(); }
+  void flush_before_wait(bool wait) override { end->flush_before_wait(wait); }
   void hooks_gone() override { hooks = nullptr; }
   void enlist(detail::wait_hooks& in) {
     if (hooks == &in) return;
@@ -76,7 +76,6 @@ pipe_end::pipe_end(pipe_end&& other) noexcept
       out_(std::move(other.out_)),
       batch_(std::move(other.batch_)),
       hook_(std::move(other.hook_)),
-      flush_timeout_(other.flush_timeout_),
       batch_in_(std::move(other.batch_in_)),
       batch_in_next_(other.batch_in_next_),
       batch_in_size_(other.batch_in_size_),
@@ -99,7 +98,6 @@ pipe_end& pipe_end::operator=(pipe_end&& other) noexcept {
   batch_ = std::move(other.batch_);
   hook_ = std::move(other.hook_);
   if (hook_) hook_->end = this;
-  flush_timeout_ = other.flush_timeout_;
   batch_in_ = std::move(other.batch_in_);
   batch_in_next_ = other.batch_in_next_;
   batch_in_size_ = other.batch_in_size_;
@@ -190,7 +188,7 @@ bool pipe_end::pump(Done&& done, clock::time_point deadline) {
                                                        : std::chrono::ceil<milliseconds>(deadline - now);
     // A wait of the actor: what its other ends have batched leaves first.
     if (left.count() != 0) {
-      if (auto* hooks = detail::wait_hooks::current()) hooks->run(hook_.get());
+      if (auto* hooks = detail::wait_hooks::current()) hooks->run(true, hook_.get());
     }
     short revents = wire::poll_one(socket_.get(), events, left);
     if ((events & POLLIN) && (revents & (POLLIN | POLLHUP | POLLERR))) read_input();
@@ -227,7 +225,6 @@ expected<void> pipe_end::added(unsigned index, milliseconds timeout) {
     return error(errc::too_large, "a message of about " + bytes_text(bytes) + " (with its batch) exceeds the pipe's frame limit of " +
                                       bytes_text(limits_.max_frame_bytes) + "; not sent");
   }
-  flush_timeout_ = timeout;
   auto* hooks = detail::wait_hooks::current();
   if (hooks != nullptr) {
     // In an actor: the batch leaves when the actor next waits, or now if full.
@@ -255,16 +252,20 @@ expected<void> pipe_end::added(unsigned index, milliseconds timeout) {
   return {};
 }
 
-void pipe_end::flush_before_wait() {
+void pipe_end::flush_before_wait(bool wait) {
   if (socket_) {
     try {
-      pump([&] { return output_settled(); }, deadline_after(flush_timeout_));
+      if (wait) {
+        pump([&] { return output_settled(); }, deadline_after(linger_));
+      } else {
+        write_output();
+      }
     } catch (const std::exception&) {
       // Only a fill function's misuse throws here, and none is running.
     }
   }
-  // Whatever the socket did not take within the send's timeout stays
-  // buffered for the next call on this end, or close (see the header).
+  // Whatever the socket did not take within the linger stays buffered for
+  // the next call on this end, or close (see the header).
   if (hook_ && (unsent_bytes() == 0 || write_failed_ || !socket_)) hook_->unregister();
 }
 

@@ -55,6 +55,7 @@ struct PipeFlood {
     closeThenExit @1;      # close() with the default linger, then stop
     closeAndReport @2;     # close(lingerMillis), answer a Report: its text is close()'s error, or empty
     receiveThenReport @3;  # receive `count` Echo messages (checking their order), then send a Report on the pipe
+    reportAndIdle @4;      # answer a Report (received: the end's unsent bytes), keep the end, and wait idle
   }
 }
 # For queue_worker: put `produce` items "<prefix><i>", then take `take` items

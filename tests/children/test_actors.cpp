@@ -379,6 +379,12 @@ struct piper {
         ctx.reply<testing::Report>([&](testing::Report::Builder b) { b.setText(failure); });
         break;
       }
+      case F::REPORT_AND_IDLE:
+        ctx.reply<testing::Report>([&](testing::Report::Builder b) {
+          b.setReceived(end.unsent_bytes());
+          b.setText(failure);
+        });
+        break;
       case F::RECEIVE_THEN_REPORT: {
         uint32_t received = 0;
         for (; received < m.getCount() && failure.empty(); ++received) {

@@ -20,9 +20,11 @@
 //   actor next waits (its handler returns, it makes a request, or it waits on
 //   any pipe end), at the next call on this end, or once 16 KiB are batched.
 //   So nothing waits in the actor's process once it waits itself, and a burst
-//   costs one write per 16 KiB instead of one per message. The write at that
-//   point waits for the socket as send() does (up to the last send's
-//   timeout); a later send waits while an earlier batch is still unwritten.
+//   costs one write per 16 KiB instead of one per message. The write before
+//   the actor waits takes everything the end holds, a message that an
+//   earlier send could write only in part included, waiting for the socket up
+//   to the end's linger, as close() does; a later send waits while an earlier
+//   batch is still unwritten.
 //   A message batched but not yet written is lost if the actor is killed
 //   (as its own sends are); a normal exit and close() deliver it.
 // - send() on a thread of the node (no actor loop there to write later)
@@ -165,7 +167,7 @@ class pipe_end {
   expected<void> added(unsigned index, std::chrono::milliseconds timeout);
   expected<received> next(std::chrono::milliseconds timeout);
   // Writes the batch and what is buffered before the actor waits (pending_hook).
-  void flush_before_wait();
+  void flush_before_wait(bool wait);
 
   // Moves bytes both ways until `done()` holds (true), or the deadline passes
   // or nothing can change any more (false).
@@ -190,7 +192,6 @@ class pipe_end {
   wire::frame_writer out_;
   std::unique_ptr<wire::batch_builder> batch_;  // sends not yet framed into out_
   std::unique_ptr<pending_hook> hook_;
-  std::chrono::milliseconds flush_timeout_ = default_timeout;  // the last send's: how long a flush before a wait waits
   bool filling_ = false;                                      // a send's fill function is running
   std::shared_ptr<const wire::owned_frame> batch_in_;        // a batch frame received, handed out message by message
   unsigned batch_in_next_ = 0;

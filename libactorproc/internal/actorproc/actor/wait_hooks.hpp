@@ -10,6 +10,12 @@
 // here, and the loop runs every hook before it waits: for input, or for the
 // answer to a request. A wait inside a pipe end runs the other ends' hooks too.
 //
+// The loop runs them twice: first without waiting (what the sockets take
+// now), then, after its own channels are flushed, waiting for the rest. So
+// what an actor wrote on a pipe before it replied is usually ahead of the
+// reply, and a pipe end that waits for a peer never keeps back the reply (or
+// the request) that peer waits for.
+//
 // A thread that runs no worker loop (the node's threads) has no hooks:
 // current() is null there, and a pipe end writes each message at once.
 
@@ -17,8 +23,9 @@ namespace actorproc::detail {
 
 class wait_hook {
  public:
-  /// Writes what is pending, waiting for the socket as a send would.
-  virtual void flush_before_wait() = 0;
+  /// Writes what is pending: what the socket takes now, or (`wait`) all of
+  /// it, waiting for the socket within the owner's bound.
+  virtual void flush_before_wait(bool wait) = 0;
   /// The hooks it is registered with are destroyed (the worker loop ended).
   virtual void hooks_gone() = 0;
 
@@ -54,8 +61,9 @@ class wait_hooks {
   /// Forgets `hook` (no effect if it is not registered).
   void remove(wait_hook* hook);
   /// Runs every hook but `except` (each one forgets itself once it has nothing
-  /// pending). Not reentrant: a hook that waits does not run the others again.
-  void run(const wait_hook* except = nullptr);
+  /// pending), waiting or not. Not reentrant: a hook that waits does not run
+  /// the others again.
+  void run(bool wait, const wait_hook* except = nullptr);
   bool empty() const { return count_ == 0; }
 
  private:
