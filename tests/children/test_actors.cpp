@@ -459,6 +459,29 @@ struct locker {
   }
 };
 
+// Increments a dict entry from inside a worker (DictWork).
+struct dict_worker {
+  using handles = actorproc::handles<testing::DictWork>;
+  void on(testing::DictWork::Reader m, actorproc::context& ctx) {
+    auto dict = actorproc::dict_in(ctx, {m.getDict()});
+    std::string key = m.getKey(), failure;
+    for (uint32_t i = 0; i < m.getCount() && failure.empty(); ++i) {
+      if (m.getOneWay()) {
+        if (auto sent = dict.add_nowait<testing::Tally>(key, "count", 1); !sent) failure = to_string(sent.error());
+      } else if (auto added = dict.add<testing::Tally>(key, "count", 1); !added) {
+        failure = to_string(added.error());
+      }
+    }
+    if (auto synced = dict.sync(); !synced && failure.empty()) failure = to_string(synced.error());
+    auto seen = dict.get<testing::Tally>(key);
+    if (!seen && failure.empty()) failure = to_string(seen.error());
+    ctx.reply<testing::Report>([&](testing::Report::Builder b) {
+      b.setReceived(seen ? static_cast<uint64_t>(seen->value().getCount()) : 0);
+      b.setText(failure);
+    });
+  }
+};
+
 // Uses the synchronization actors from inside a worker. Each op answers a
 // Report: `text` is "ok", the op's answer, or "error: <error>"; `received` a
 // number the op returns.
@@ -725,6 +748,7 @@ const actorproc::entry_table& table() {
     t.add<self_timer>("self_timer");
     t.add<queue_worker>("queue_worker");
     t.add<locker>("locker");
+    t.add<dict_worker>("dict_worker");
     t.add<syncer>("syncer");
     t.add<port_listener>("port_listener");
     t.add<port_user>("port_user");
