@@ -37,6 +37,14 @@ T must(actorproc::expected<T> value, const std::string& what) {
   if constexpr (!std::is_void_v<T>) return std::move(*value);
 }
 
+// The same inside the loops, where building the text for every message would
+// cost more than the message: `i` says which one failed.
+template <class T>
+T must_nth(actorproc::expected<T> value, const char* what, uint64_t i) {
+  if (!value) throw std::runtime_error(std::string(what) + " " + std::to_string(i) + ": " + to_string(value.error()));
+  if constexpr (!std::is_void_v<T>) return std::move(*value);
+}
+
 // The pipe end an actor was given at spawn.
 actorproc::pipe_end inherited_end(actorproc::context& ctx) {
   if (ctx.inherited_fds().empty()) throw std::runtime_error(ctx.name() + ": no pipe end given");
@@ -51,7 +59,7 @@ struct pipe_sink {
     must(end.send<demo::Pong>(), "sink: ready");
     uint64_t bytes = 0;
     for (uint64_t i = 0; i < m.getRounds(); ++i) {
-      auto in = must(end.receive<demo::Ping>(patience), "sink: receive " + std::to_string(i));
+      auto in = must_nth(end.receive<demo::Ping>(patience), "sink: receive", i);
       bytes += in.getPayload().size();
     }
     must(end.send<demo::Count>([&](demo::Count::Builder c) { c.setValue(static_cast<int64_t>(bytes)); }),
@@ -71,11 +79,13 @@ struct pipe_source {
     std::memset(payload, 'x', sizeof payload);
     auto t0 = clk::now();
     for (uint64_t i = 0; i < m.getRounds(); ++i) {
-      must(end.send<demo::Ping>([&](demo::Ping::Builder b) {
-        b.setSeq(i);
-        b.setPayload(kj::arrayPtr(payload, sizeof payload));
-      }, patience),
-           "source: send " + std::to_string(i));
+      must_nth(end.send<demo::Ping>(
+                   [&](demo::Ping::Builder b) {
+                     b.setSeq(i);
+                     b.setPayload(kj::arrayPtr(payload, sizeof payload));
+                   },
+                   patience),
+               "source: send", i);
     }
     auto done = must(end.receive<demo::Count>(patience), "source: done");
     auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(clk::now() - t0).count();
