@@ -3,13 +3,15 @@
 //
 //   ./build-bench/bench/actorproc_bench            # ~40-60 s
 //   ./build-bench/bench/actorproc_bench --quick    # ~10 s
-//   options: --reps N, --placement none|same|diff|both|all, --only rt|tp
-//   (d['n'] += 1 under a Lock moved to bench/shared_bench.cpp)
+//   options: --reps N, --placement none|same|diff|both|all, --only rt|tp,
 //            (both = none + same, the default; all = none + same + diff)
+//            --rows FILE (bench/rows.hpp: the rows of the first placement)
 //
 // (a) round trip: a "ping" actor makes N synchronous ctx.request<Ping, Pong>()
 //     calls to a "pong" actor and reports the time (steady_clock, inside ping).
-//     Once with a direct socketpair (node.connect), once routed through the node.
+//     Once with a direct socketpair (node.connect), once routed through the node;
+//     and from the host: the node's thread makes N actor_handle::request<Ping,
+//     Pong>() calls to a pong actor, one at a time (timed on the host).
 // (b) raw: 64 B ping-pong over a SOCK_STREAM socketpair with a forked echo child,
 //     blocking read/write (shared/anchors/c/pingpong.c).
 // (c) one-way throughput: a "source" actor sends M Ping messages to a "sink"
@@ -39,6 +41,7 @@
 
 #include "host_load.hpp"
 #include "raw_baselines.h"
+#include "rows.hpp"
 
 #include <sched.h>
 #include <sys/wait.h>
@@ -134,7 +137,7 @@ struct config {
   bool round_trip = true;
   bool throughput = true;
   // round trips per repetition
-  long rt_raw = 5000, rt_direct = 5000, rt_routed = 2000;
+  long rt_raw = 5000, rt_direct = 5000, rt_routed = 2000, rt_host = 2000;
   // messages per repetition
   long tp_raw_batch = 3'000'000, tp_raw_write1 = 200'000, tp_direct = 1'000'000, tp_routed = 200'000, tp_host = 200'000;
 
@@ -142,7 +145,7 @@ struct config {
     quick = true;
     reps = 5;
     rt_raw = rt_direct = 1500;
-    rt_routed = 600;
+    rt_routed = rt_host = 600;
     tp_raw_batch = 1'000'000;
     tp_raw_write1 = tp_routed = tp_host = 50'000;
     tp_direct = 300'000;
@@ -151,7 +154,8 @@ struct config {
 
 [[noreturn]] void usage(const char* argv0, int rc) {
   std::fprintf(rc == 0 ? stdout : stderr,
-               "usage: %s [--quick] [--reps N] [--placement none|same|diff|both|all] [--only rt|tp]\n",
+               "usage: %s [--quick] [--reps N] [--placement none|same|diff|both|all] [--only rt|tp] "
+               "[--rows FILE]\n",
                argv0);
   std::exit(rc);
 }
@@ -339,6 +343,18 @@ int run_placement(const actorproc::entry_table& actors, const config& cfg, const
       if (ns == 0) throw std::runtime_error("raw stream failed");
       return per_second(static_cast<uint64_t>(sent), ns);
     };
+    // The host's request, one at a time: what a program's main thread pays to
+    // ask an actor something (its actor_handle goes through the node's reactor).
+    auto host_rt = [&](const actorproc::actor_handle& to, long n) {
+      auto t0 = clk::now();
+      for (long i = 0; i < n; ++i) {
+        auto seq = static_cast<uint64_t>(i);
+        auto answer = check(to.request<demo::Ping, demo::Pong>([&](demo::Ping::Builder b) { b.setSeq(seq); }, 10s),
+                            "host request");
+        if (answer.getSeq() != seq) throw std::runtime_error("host request: answer out of order");
+      }
+      return nanos_since(t0);
+    };
     auto host_tp = [&](const actorproc::actor_handle& to, long n) {
       auto t0 = clk::now();
       for (long i = 0; i < n; ++i) {
@@ -356,12 +372,14 @@ int run_placement(const actorproc::entry_table& actors, const config& cfg, const
       raw_rt(500);
       start(ping_d, pong_d, 500);
       start(ping_r, pong_r, 200);
+      host_rt(pong_r, 200);
       for (int r = 0; r < cfg.reps; ++r) {
         rep.add("rt.raw", us_per_rt(raw_rt(cfg.rt_raw), cfg.rt_raw));
         auto [n1, d] = start(ping_d, pong_d, static_cast<uint64_t>(cfg.rt_direct));
         rep.add("rt.direct", us_per_rt(d, cfg.rt_direct));
         auto [n2, rt] = start(ping_r, pong_r, static_cast<uint64_t>(cfg.rt_routed));
         rep.add("rt.routed", us_per_rt(rt, cfg.rt_routed));
+        rep.add("rt.host", us_per_rt(host_rt(pong_r, cfg.rt_host), cfg.rt_host));
       }
     }
     if (cfg.throughput) {
@@ -544,9 +562,28 @@ std::size_t frame_bytes_of_pong() {
   return actorproc::wire::framed_size(b.message());
 }
 
+// The rows of bench/figures.tsv (bench/rows.hpp), from the first placement
+// run: scripts/bench.sh runs one, `--placement none`, under taskset when the
+// whole run is pinned. d['n'] += 1 under a Lock is shared_bench's figure.
+void emit_rows(results& r) {
+  struct figure {
+    const char *id, *ours, *raw, *unit;
+  };
+  for (const figure& f : {figure{"rt_direct", "rt.direct", "rt.raw", "us/rt"},
+                          figure{"rt_routed", "rt.routed", "rt.raw", "us/rt"},
+                          figure{"rt_host", "rt.host", "rt.raw", "us/rt"},
+                          figure{"stream_direct", "tp.direct", "tp.raw_batch", "msg/s"},
+                          figure{"stream_routed", "tp.routed", "tp.raw_batch", "msg/s"},
+                          figure{"host_send", "tp.host", nullptr, "msg/s"}}) {
+    bench::emit_row(f.id, "ours", r[f.ours], f.unit);
+    if (f.raw) bench::emit_row(f.id, "raw", r[f.raw], f.unit);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  bench::take_rows_option(argc, argv);
   actorproc::entry_table actors;
   actors.add<ping>("ping").add<pong>("pong").add<source>("source").add<sink>("sink");
   if (auto rc = actorproc::run_if_worker(actors, argc, argv)) return *rc;
@@ -584,7 +621,8 @@ int main(int argc, char** argv) {
                    "N",
                    {{"rt.raw", "raw C socketpair 64 B, blocking r/w (B1)", cfg.rt_raw},
                     {"rt.direct", "actor ping->pong request, direct (connect)", cfg.rt_direct},
-                    {"rt.routed", "actor ping->pong request, routed via node", cfg.rt_routed}},
+                    {"rt.routed", "actor ping->pong request, routed via node", cfg.rt_routed},
+                    {"rt.host", "host actor_handle::request -> pong, one at a time", cfg.rt_host}},
                    "rt.direct",
                    [](double ours, double raw, bool goal) {
                      double x = ours / raw;
@@ -613,6 +651,7 @@ int main(int argc, char** argv) {
                    human_rate},
                   cfg.placements, all);
   }
+  emit_rows(all[cfg.placements.front()]);
   double wall = std::chrono::duration<double>(clk::now() - wall0).count();
   std::printf(
       "wall %.1f s; host steal %.1f%% of busy CPU time during the run (noisy host: compare ratios, not "

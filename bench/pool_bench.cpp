@@ -4,6 +4,7 @@
 //
 //   ./build/bench/pool_bench            # ~20 s
 //   ./build/bench/pool_bench --quick    # ~5 s
+//   --rows FILE: appends the rows of bench/figures.tsv (bench/rows.hpp)
 //
 // Rows (a pool of 2 workers; the task squares a number; median over repetitions):
 // - start + first result: pool::start, then one apply(); ms.
@@ -11,6 +12,8 @@
 //   order (Python's `[pool.apply_async(square, (i,)) ...]` then `r.get()`); tasks/s.
 // - apply_async N with a callback: the same, counting in the done-callbacks, then
 //   close() and join(); tasks/s. The dispatcher runs every callback.
+// - submit N then get each, N = 25k: ProcessPoolExecutor's submit + result shape
+//   (for us the same call as apply_async; Python's executor is another path).
 // - map N, chunksize N/8: Python's default chunksize for 2 processes; tasks/s.
 // - imap_unordered N, chunksize 1: one task per message, results as they come; tasks/s.
 // Python's figures on this kind of machine (RESULTS.md): apply_async 40k about
@@ -18,6 +21,8 @@
 
 #include <actorproc/actorproc.hpp>
 #include <examples/messages.capnp.h>
+
+#include "rows.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -48,13 +53,16 @@ double median(std::vector<double> xs) {
   std::exit(1);
 }
 
-// One row: `reps` runs of `run` (each returns its figure), printed as median [min..max].
-void row(const char* name, const char* unit, int reps, const std::function<double()>& run) {
+// One row: `reps` runs of `run` (each returns its figure), printed as median
+// [min..max]; and, when the row is a figure of bench/figures.tsv, its ROW line.
+void row(const char* name, const char* unit, int reps, const std::function<double()>& run,
+         const char* figure = nullptr) {
   std::vector<double> figures;
   for (int i = 0; i < reps; ++i) figures.push_back(run());
   auto [lo, hi] = std::minmax_element(figures.begin(), figures.end());
   std::printf("%-44s %12.1f %-8s [%.1f..%.1f]\n", name, median(figures), unit, *lo, *hi);
   std::fflush(stdout);
+  if (figure) bench::emit_row(figure, "ours", figures, unit);
 }
 
 auto fill_seq = [](demo::Ping::Builder b, uint64_t x) { b.setSeq(x); };
@@ -120,13 +128,17 @@ int main(int argc, char** argv) {
   actorproc::add_pool(actors, actorproc::pool_functions().add<demo::Ping, demo::Pong>(square));
   if (auto rc = actorproc::run_if_worker(actors, argc, argv)) return *rc;
 
+  bench::take_rows_option(argc, argv);
   bool quick = argc > 1 && std::string(argv[1]) == "--quick";
-  if (argc > 1 && !quick) {
-    std::fprintf(stderr, "usage: %s [--quick]\n", argv[0]);
+  if (argc > 2 || (argc > 1 && !quick)) {
+    std::fprintf(stderr, "usage: %s [--quick] [--rows FILE]\n", argv[0]);
     return 2;
   }
   const int reps = quick ? 3 : 5;
-  const uint64_t n_async = quick ? 10'000 : 40'000, n_map = quick ? 200'000 : 1'000'000, n_imap = quick ? 5'000 : 20'000;
+  // Full: the counts of Python's A5. Quick: smaller, the same as the Python
+  // script's --quick (bench/py/mp_baselines.py), so the two stay comparable.
+  const uint64_t n_async = quick ? 10'000 : 40'000, n_map = quick ? 200'000 : 1'000'000, n_imap = quick ? 5'000 : 20'000,
+                 n_submit = quick ? 5'000 : 25'000;
 
   actorproc::node node{actors};
   std::printf("pool_bench (%s): a pool of 2 workers, %d reps per row, median [min..max]\n", quick ? "quick" : "full",
@@ -143,13 +155,15 @@ int main(int argc, char** argv) {
   auto p = actorproc::pool::start(node, {.processes = 2}).value();
   (void)p.map<demo::Ping, demo::Pong>(std::vector<uint64_t>(1000, 1), fill_seq);  // warm
   std::string name = "apply_async " + std::to_string(n_async / 1000) + "k then get each";
-  row(name.c_str(), "tasks/s", reps, [&] { return apply_async_then_get(p, n_async); });
+  row(name.c_str(), "tasks/s", reps, [&] { return apply_async_then_get(p, n_async); }, "pool_apply_async_40k");
   std::printf("  (get() waited for a pending future %.1f%% of the time)\n",
               100.0 * static_cast<double>(blocked_gets) / static_cast<double>(reps * n_async));
   name = "apply_async " + std::to_string(n_async / 1000) + "k with callbacks, join";
   row(name.c_str(), "tasks/s", reps, [&] { return apply_async_with_callbacks(node, n_async); });
+  name = "submit " + std::to_string(n_submit / 1000) + "k then get each";
+  row(name.c_str(), "tasks/s", reps, [&] { return apply_async_then_get(p, n_submit); }, "pool_submit_25k");
   name = "map " + std::to_string(n_map / 1000) + "k, chunksize n/8";
-  row(name.c_str(), "tasks/s", reps, [&] { return map_chunked(p, n_map); });
+  row(name.c_str(), "tasks/s", reps, [&] { return map_chunked(p, n_map); }, "pool_map_1M_default");
   name = "imap_unordered " + std::to_string(n_imap / 1000) + "k, chunksize 1";
   row(name.c_str(), "tasks/s", reps, [&] { return imap_unordered_single(p, n_imap); });
   p.close();

@@ -4,7 +4,8 @@
 //
 //   ninja -C build-bench restart_bench && ./build-bench/bench/restart_bench            # 200 restarts, ~2 s
 //   ./build-bench/bench/restart_bench --quick                                          # 50 restarts, <1 s
-//   options: --restarts N, --blocks B (samples are taken in B interleaved blocks)
+//   options: --restarts N, --blocks B (samples are taken in B interleaved blocks),
+//            --rows FILE (bench/rows.hpp: restart_sigkill_to_answer, raw = the raw floor)
 //
 // (a) restart: a one_for_one supervisor (intensity 100000 per 60 s, no backoff)
 //     with one permanent worker "w" (answers Ping with Pong{seq = its pid}).
@@ -39,6 +40,7 @@
 
 #include "host_load.hpp"
 #include "raw_baselines.h"
+#include "rows.hpp"
 
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -155,7 +157,7 @@ struct config {
 };
 
 [[noreturn]] void usage(const char* argv0, int rc) {
-  std::fprintf(rc == 0 ? stdout : stderr, "usage: %s [--quick] [--restarts N] [--blocks B]\n", argv0);
+  std::fprintf(rc == 0 ? stdout : stderr, "usage: %s [--quick] [--restarts N] [--blocks B] [--rows FILE]\n", argv0);
   std::exit(rc);
 }
 
@@ -215,6 +217,7 @@ int main(int argc, char** argv) {
   actorproc::entry_table actors;
   actors.add<echo>("echo");
   if (auto rc = actorproc::run_if_worker(actors, argc, argv)) return *rc;
+  bench::take_rows_option(argc, argv);
   config cfg = parse(argc, argv);
   auto [steal0, busy0] = cpu_times();
   uint64_t wall0 = raw_now_ns();
@@ -313,6 +316,13 @@ int main(int argc, char** argv) {
     row("supervised: SIGKILL -> replacement answers (named handle)", restart,
         times(restart.median, raw_floor, "raw floor") +
             (restart.median < 2.0 ? "  (goal median < 2 ms: met)" : "  (goal median < 2 ms: MISSED)"));
+    // The raw side of the row is the floor: the sums of the two raw samples'
+    // medians, minima and maxima (they are not paired samples).
+    bench::emit_row("restart_sigkill_to_answer", "ours", samples["restart"], "ms");
+    bench::emit_row("restart_sigkill_to_answer", "raw",
+                    bench::summary{raw_floor, raw_fork.min + raw_pidfd.min, raw_fork.max + raw_pidfd.max,
+                                   std::min(raw_fork.n, raw_pidfd.n)},
+                    "ms");
     std::printf("\nthe supervisor counted %llu restarts (%d timed + %d warm-up); every answer came from a new pid\n",
                 static_cast<unsigned long long>(restarts), cfg.restarts, cfg.warmup);
     std::printf(
