@@ -228,7 +228,8 @@ expected<void> pipe_end::added(unsigned index, milliseconds timeout) {
   auto* hooks = detail::wait_hooks::current();
   if (hooks != nullptr) {
     // In an actor: the batch leaves when the actor next waits, or now if full.
-    if (batch.full()) write_output();
+    // `bytes` is batch.full()'s measure, taken once per message.
+    if (bytes >= wire::batch_builder::close_at_bytes || batch.at_capacity()) write_output();
     if (!hook_) hook_ = std::make_unique<pending_hook>(this);
     hook_->enlist(*hooks);
     return {};
