@@ -3,7 +3,7 @@
 //
 //   ./build-bench/bench/actorproc_bench            # ~40-60 s
 //   ./build-bench/bench/actorproc_bench --quick    # ~10 s
-//   options: --reps N, --placement none|same|diff|both|all, --only rt|tp|shared,
+//   options: --reps N, --placement none|same|diff|both|all, --only rt|tp,
 //            (both = none + same, the default; all = none + same + diff)
 //            --rows FILE (bench/rows.hpp: the rows of the first placement)
 //
@@ -54,7 +54,6 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
-#include <future>
 #include <map>
 #include <sstream>
 #include <stdexcept>
@@ -129,33 +128,6 @@ struct source {
   }
 };
 
-// d['n'] += 1 under a Lock, the Manager pattern: args are the lock's and the
-// dict's ids; Start{rounds} runs that many increments and answers Done.
-struct incrementer {
-  using handles = actorproc::handles<demo::Start>;
-  explicit incrementer(actorproc::context& ctx)
-      : lock_id(std::stoull(ctx.args().at(0))), dict_id(std::stoull(ctx.args().at(1))) {}
-  void on(demo::Start::Reader m, actorproc::context& ctx) {
-    auto lock = actorproc::lock_in(ctx, {lock_id});
-    auto dict = actorproc::dict_in(ctx, {dict_id});
-    auto t0 = clk::now();
-    for (uint64_t i = 0; i < m.getRounds(); ++i) {
-      if (auto grant = lock.acquire(60s); !grant) throw std::runtime_error("acquire: " + to_string(grant.error()));
-      int64_t value = 0;
-      if (auto v = dict.get<demo::Count>("n")) value = v->value().getValue();
-      auto set = dict.set<demo::Count>("n", [&](demo::Count::Builder b) { b.setValue(value + 1); });
-      if (!set) throw std::runtime_error("set: " + to_string(set.error()));
-      if (auto released = lock.release(); !released) throw std::runtime_error("release: " + to_string(released.error()));
-    }
-    uint64_t nanos = nanos_since(t0);
-    ctx.reply<demo::Done>([&](demo::Done::Builder d) {
-      d.setRounds(m.getRounds());
-      d.setNanos(nanos);
-    });
-  }
-  uint64_t lock_id, dict_id;
-};
-
 // ---- configuration
 
 struct config {
@@ -164,13 +136,10 @@ struct config {
   std::vector<std::string> placements{"none", "same"};
   bool round_trip = true;
   bool throughput = true;
-  bool shared_state = true;
   // round trips per repetition
   long rt_raw = 5000, rt_direct = 5000, rt_routed = 2000, rt_host = 2000;
   // messages per repetition
   long tp_raw_batch = 3'000'000, tp_raw_write1 = 200'000, tp_direct = 1'000'000, tp_routed = 200'000, tp_host = 200'000;
-  // increments per actor per repetition
-  long shared_rounds = 2000;
 
   void make_quick() {
     quick = true;
@@ -180,13 +149,12 @@ struct config {
     tp_raw_batch = 1'000'000;
     tp_raw_write1 = tp_routed = tp_host = 50'000;
     tp_direct = 300'000;
-    shared_rounds = 500;
   }
 };
 
 [[noreturn]] void usage(const char* argv0, int rc) {
   std::fprintf(rc == 0 ? stdout : stderr,
-               "usage: %s [--quick] [--reps N] [--placement none|same|diff|both|all] [--only rt|tp|shared] "
+               "usage: %s [--quick] [--reps N] [--placement none|same|diff|both|all] [--only rt|tp] "
                "[--rows FILE]\n",
                argv0);
   std::exit(rc);
@@ -219,10 +187,9 @@ config parse(int argc, char** argv) {
       }
     } else if (a == "--only") {
       std::string w = value();
-      if (w != "rt" && w != "tp" && w != "shared") usage(argv[0], 2);
+      if (w != "rt" && w != "tp") usage(argv[0], 2);
       cfg.round_trip = w == "rt";
       cfg.throughput = w == "tp";
-      cfg.shared_state = w == "shared";
     } else if (a == "--help" || a == "-h") {
       usage(argv[0], 0);
     } else {
@@ -436,50 +403,6 @@ int run_placement(const actorproc::entry_table& actors, const config& cfg, const
         rep.add("tp.ceiling_two_cpus", 1e9 / std::max(send_ns, receive_ns));
       }
     }
-    if (cfg.shared_state) {
-      // Two incrementers share a lock and a dict, each pair routed through the
-      // node or connected by direct channels (node.connect): the connected
-      // lock and dict actors serve two channels at once.
-      auto two_increment = [&](bool connected, long rounds) {
-        auto lock = check(actorproc::start_lock(node), "start lock");
-        auto dict = check(actorproc::start_dict(node), "start dict");
-        std::vector<actorproc::actor_handle> incs;
-        for (int k = 0; k < 2; ++k) {
-          actorproc::spawn_options o;
-          o.args = {std::to_string(lock.id()), std::to_string(dict.id())};
-          incs.push_back(check(node.spawn("incrementer", std::move(o)), "incrementer"));
-          if (connected) {
-            check(node.connect(incs.back(), lock), "connect lock");
-            check(node.connect(incs.back(), dict), "connect dict");
-          }
-        }
-        std::vector<std::promise<uint64_t>> done(2);
-        for (int k = 0; k < 2; ++k) {
-          incs[k].request_async<demo::Start, demo::Done>(
-              [&](demo::Start::Builder b) { b.setRounds(static_cast<uint64_t>(rounds)); },
-              [&done, k](actorproc::expected<actorproc::message<demo::Done>> d) {
-                if (d) {
-                  done[k].set_value(d->getNanos());
-                } else {
-                  done[k].set_exception(std::make_exception_ptr(std::runtime_error(to_string(d.error()))));
-                }
-              });
-        }
-        uint64_t slowest = std::max(done[0].get_future().get(), done[1].get_future().get());
-        auto total = check(actorproc::dict_client<actorproc::actor_handle>(dict).get<demo::Count>("n"), "final get");
-        expect_count(static_cast<uint64_t>(total.value().getValue()), 2 * rounds, "d['n'] += 1");
-        for (auto& h : incs) h.kill();
-        lock.kill();
-        dict.kill();
-        return per_second(static_cast<uint64_t>(2 * rounds), slowest);
-      };
-      two_increment(false, 100);
-      two_increment(true, 100);
-      for (int r = 0; r < cfg.reps; ++r) {
-        rep.add("shared.routed", two_increment(false, cfg.shared_rounds));
-        rep.add("shared.connected", two_increment(true, cfg.shared_rounds));
-      }
-    }
     rep.flush();
     raw_pingpong_stop(&pp);
     raw_stream_stop(&st);
@@ -641,7 +564,7 @@ std::size_t frame_bytes_of_pong() {
 
 // The rows of bench/figures.tsv (bench/rows.hpp), from the first placement
 // run: scripts/bench.sh runs one, `--placement none`, under taskset when the
-// whole run is pinned. Section (d) has no row: shared_bench owns that figure.
+// whole run is pinned. d['n'] += 1 under a Lock is shared_bench's figure.
 void emit_rows(results& r) {
   struct figure {
     const char *id, *ours, *raw, *unit;
@@ -662,9 +585,7 @@ void emit_rows(results& r) {
 int main(int argc, char** argv) {
   bench::take_rows_option(argc, argv);
   actorproc::entry_table actors;
-  actors.add<ping>("ping").add<pong>("pong").add<source>("source").add<sink>("sink").add<incrementer>("incrementer");
-  actorproc::add_lock(actors);
-  actorproc::add_shared(actors);
+  actors.add<ping>("ping").add<pong>("pong").add<source>("source").add<sink>("sink");
   if (auto rc = actorproc::run_if_worker(actors, argc, argv)) return *rc;
 
   config cfg = parse(argc, argv);
@@ -726,20 +647,6 @@ int main(int argc, char** argv) {
                      double x = 100.0 * ours / raw;
                      return fmt("%.1f%%", x) +
                             (goal ? (x >= 25 ? "  (goal >=25%: met)" : "  (goal >=25%: MISSED)") : "");
-                   },
-                   human_rate},
-                  cfg.placements, all);
-  }
-  if (cfg.shared_state) {
-    print_section({"(d) d['n'] += 1 under a Lock, 2 actors (the Manager pattern), increments/s (higher is better)",
-                   "per act",
-                   {{"shared.routed", "routed via node (the baseline of this section)", cfg.shared_rounds},
-                    {"shared.connected", "lock and dict connected to both (connect)", cfg.shared_rounds}},
-                   "shared.connected",
-                   [](double ours, double routed, bool goal) {
-                     double x = ours / routed;
-                     return fmt("%.2fx routed", x) +
-                            (goal ? (x >= 1.0 ? "  (goal >=1x: met)" : "  (goal >=1x: MISSED)") : "");
                    },
                    human_rate},
                   cfg.placements, all);

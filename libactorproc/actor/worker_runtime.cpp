@@ -18,6 +18,7 @@
 
 #include <actorproc/actor/event_port.hpp>
 #include <actorproc/actor/system_lane.hpp>
+#include <actorproc/actor/wait_hooks.hpp>
 #include <actorproc/actor/worker.hpp>
 
 #include <cstdio>
@@ -51,6 +52,7 @@ class worker_runtime final : public context, channel_failures {
   int run(const entry_table& actors, const std::string& type) {
     const actor_factory* factory = actors.find(type);
     if (factory == nullptr) return refuse("no actor type '" + type + "' is registered in this program");
+    wait_hooks::scope hooks_in_use(hooks_);  // the actor's pipe ends flush before it waits
     try {
       actor_ = (*factory)(*this);
     } catch (...) {
@@ -213,6 +215,7 @@ class worker_runtime final : public context, channel_failures {
 
   // Flushes every channel, then blocks until one is readable (or the timeout).
   void wait_for_input(std::chrono::milliseconds timeout) {
+    run_wait_hooks();
     bool flushed = channels_.poll_set(poll_fds_);
     // Nothing but input can need attention: no timer, no watch, no output
     // waiting, and no other channel that a blocking read would keep waiting.
@@ -220,6 +223,15 @@ class worker_runtime final : public context, channel_failures {
       return;
     }
     if (port_.wait(poll_fds_, timeout) > 0) channels_.absorb(poll_fds_);
+  }
+
+  // Writes what the actor's pipe ends hold before it waits (wait_hooks.hpp):
+  // what their sockets take now, then the channels, then the rest.
+  void run_wait_hooks() {
+    if (hooks_.empty()) return;
+    hooks_.run(false);
+    channels_.flush_all();
+    hooks_.run(true);
   }
 
   // Waits for input in recvmsg on the mailbox, without poll: one system call
@@ -359,6 +371,7 @@ class worker_runtime final : public context, channel_failures {
       }
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
       if (left.count() <= 0) return error(errc::timeout, "no answer from actor within the timeout");
+      run_wait_hooks();  // the answer may depend on what the actor's pipe ends still hold
       if (left >= receive_slice && channels_.flush_all()) {
         // The answer comes on the channel the request left by: wait for it in
         // recvmsg itself (one system call, where poll + recvmsg take two). The
@@ -430,6 +443,7 @@ class worker_runtime final : public context, channel_failures {
   bool busy_ = true;              // a frame came since the mailbox was last quiet for a slice
   bool timer_ran_last_ = false;   // the last turn ran a timer: the next one serves messages
   system_lane lane_;              // stop and heartbeat taken ahead of the mailbox's backlog
+  wait_hooks hooks_;  // the actor's pipe ends with output pending (wait_hooks.hpp); outlives actor_
   std::unique_ptr<behavior> actor_;
   answer_stash stash_;  // what arrived while a request waited
   uint64_t next_correlation_ = 1;

@@ -2,6 +2,8 @@
 
 #include "waiters.hpp"
 
+#include <cstdio>
+
 namespace actorproc {
 namespace detail {
 
@@ -25,8 +27,14 @@ void lock_core::acquire(schema::LockAcquire::Reader m, context& ctx) {
 
 void lock_core::release(context& ctx) {
   if (!held_by(ctx.sender().id)) {
-    return refuse(ctx, errc::invalid_argument,
-                  held_ ? "release() by an actor that does not hold the lock" : "release() of an unlocked lock");
+    std::string what =
+        held_ ? "release() by an actor that does not hold the lock" : "release() of an unlocked lock";
+    if (ctx.is_request()) return refuse(ctx, errc::invalid_argument, what);
+    // release_nowait(): nobody waits for an answer, so the refusal is logged.
+    std::fprintf(stderr, "actorproc: lock (id %llu): %s (actor %llu, one-way); ignored\n",
+                 static_cast<unsigned long long>(ctx.id()), what.c_str(),
+                 static_cast<unsigned long long>(ctx.sender().id));
+    return;
   }
   ctx.reply<schema::LockReleased>();
   if (depth_ > 1) {

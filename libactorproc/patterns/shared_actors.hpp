@@ -20,16 +20,21 @@ stored_value copy_value(schema::SharedValue::Reader in);
 
 class dict_actor {
  public:
-  using handles = actorproc::handles<schema::DictSet, schema::DictGet, schema::DictDelete, schema::DictKeys>;
+  using handles = actorproc::handles<schema::DictSet, schema::DictGet, schema::DictDelete, schema::DictKeys,
+                                     schema::DictUpdate, schema::DictSync>;
   explicit dict_actor(context& ctx);
   void on(schema::DictSet::Reader m, context& ctx);
   void on(schema::DictGet::Reader m, context& ctx);
   void on(schema::DictDelete::Reader m, context& ctx);
   void on(schema::DictKeys::Reader m, context& ctx);
+  void on(schema::DictUpdate::Reader m, context& ctx);
+  void on(schema::DictSync::Reader m, context& ctx);
 
  private:
   std::size_t max_entries_;
   std::map<std::string, detail::stored_value, std::less<>> entries_;
+  // The first failed one-way update of each sender since its last DictSync.
+  std::map<uint64_t, error> failed_updates_;
 };
 
 class list_actor {

@@ -55,11 +55,18 @@ struct PipeFlood {
     closeThenExit @1;      # close() with the default linger, then stop
     closeAndReport @2;     # close(lingerMillis), answer a Report: its text is close()'s error, or empty
     receiveThenReport @3;  # receive `count` Echo messages (checking their order), then send a Report on the pipe
+    reportAndIdle @4;      # answer a Report (received: the end's unsent bytes), keep the end, and wait idle
   }
 }
 # For queue_worker: put `produce` items "<prefix><i>", then take `take` items
 # (acknowledging each with task_done when `ack`); answered with a Report whose
 # text lists what was taken, space-separated.
+# A dict value with Int64 fields (atomic updates); `bumped` has a default.
+struct Tally { count @0 :Int64; other @1 :Int64; label @2 :Text; bumped @3 :Int64 = 5; }
+# For dict_worker: `count` atomic adds of 1 to the dict's Tally `key`.count,
+# as requests or one-way (then a sync), then a get of the entry; answered with
+# a Report: received = the count the get saw, text = the first error or empty.
+struct DictWork { dict @0 :UInt64; key @1 :Text; count @2 :UInt32; oneWay @3 :Bool; }
 struct LockTake { lock @0 :UInt64; timeoutMillis @1 :UInt32; }  # acquire and keep; Report text "ok" or "died: <reason>"
 struct LockGive { lock @0 :UInt64; }                             # release; Report text "ok" or the error
 # For syncer: one operation on a synchronization actor (patterns/sync.hpp) from

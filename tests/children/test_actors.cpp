@@ -380,6 +380,12 @@ struct piper {
         ctx.reply<testing::Report>([&](testing::Report::Builder b) { b.setText(failure); });
         break;
       }
+      case F::REPORT_AND_IDLE:
+        ctx.reply<testing::Report>([&](testing::Report::Builder b) {
+          b.setReceived(end.unsent_bytes());
+          b.setText(failure);
+        });
+        break;
       case F::RECEIVE_THEN_REPORT: {
         uint32_t received = 0;
         for (; received < m.getCount() && failure.empty(); ++received) {
@@ -461,6 +467,29 @@ struct locker {
     auto released = actorproc::lock_in(ctx, {m.getLock()}).release();
     std::string text = released ? "ok" : "error: " + to_string(released.error());
     ctx.reply<testing::Report>([&](testing::Report::Builder b) { b.setText(text); });
+  }
+};
+
+// Increments a dict entry from inside a worker (DictWork).
+struct dict_worker {
+  using handles = actorproc::handles<testing::DictWork>;
+  void on(testing::DictWork::Reader m, actorproc::context& ctx) {
+    auto dict = actorproc::dict_in(ctx, {m.getDict()});
+    std::string key = m.getKey(), failure;
+    for (uint32_t i = 0; i < m.getCount() && failure.empty(); ++i) {
+      if (m.getOneWay()) {
+        if (auto sent = dict.add_nowait<testing::Tally>(key, "count", 1); !sent) failure = to_string(sent.error());
+      } else if (auto added = dict.add<testing::Tally>(key, "count", 1); !added) {
+        failure = to_string(added.error());
+      }
+    }
+    if (auto synced = dict.sync(); !synced && failure.empty()) failure = to_string(synced.error());
+    auto seen = dict.get<testing::Tally>(key);
+    if (!seen && failure.empty()) failure = to_string(seen.error());
+    ctx.reply<testing::Report>([&](testing::Report::Builder b) {
+      b.setReceived(seen ? static_cast<uint64_t>(seen->value().getCount()) : 0);
+      b.setText(failure);
+    });
   }
 };
 
@@ -730,6 +759,7 @@ const actorproc::entry_table& table() {
     t.add<self_timer>("self_timer");
     t.add<queue_worker>("queue_worker");
     t.add<locker>("locker");
+    t.add<dict_worker>("dict_worker");
     t.add<syncer>("syncer");
     t.add<port_listener>("port_listener");
     t.add<port_user>("port_user");

@@ -9,6 +9,8 @@
 // batched gets; queue.hpp). A Caller is anything with request<M, R>(fill, timeout):
 // - actor_handle, from the node (any thread);
 // - from_actor, from a handler inside a worker.
+// A client's one-way operations (a dict's add_nowait) also need its
+// send<M>(fill, timeout), which both have.
 //
 // A blocking operation (a get on an empty queue, an acquire) carries its
 // timeout in the message: the pattern's actor answers it itself once the
@@ -37,6 +39,11 @@ struct from_actor {
   template <class M, class R, class Fill>
   expected<message<R>> request(Fill&& fill, std::chrono::milliseconds timeout) const {
     return ctx.request<M, R>(to, std::forward<Fill>(fill), timeout);
+  }
+  /// One-way, as actor_handle::send: batched with the actor's other sends to `to`.
+  template <class M, class Fill>
+  expected<void> send(Fill&& fill, std::chrono::milliseconds timeout) const {
+    return ctx.send<M>(to, std::forward<Fill>(fill), timeout);
   }
 };
 

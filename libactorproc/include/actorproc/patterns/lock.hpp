@@ -15,7 +15,9 @@
 //   timeout. try_acquire() answers at once: granted or not.
 // - The lock knows its holder (an actor, or the node). release() by anyone else
 //   fails with invalid_argument (Python: RuntimeError on releasing an unlocked
-//   lock). A reentrant lock (RLock) may be acquired again by its holder and is
+//   lock). release_nowait() releases one-way, a round trip fewer: what the
+//   holder changed elsewhere must be confirmed before it (a dict's set is a
+//   request), and a refused one is only logged by the lock. A reentrant lock (RLock) may be acquired again by its holder and is
 //   free once released as many times.
 // - A holder that dies while holding the lock releases it: the next waiter is
 //   granted it with previous_holder_died set and the dead holder's exit reason,
@@ -70,6 +72,11 @@ class lock_client {
   expected<void> release() {
     return detail::ok(detail::simple_request<schema::LockRelease, schema::LockReleased>(caller_));
   }
+  /// release() one-way: returns once sent, without waiting for the lock's
+  /// answer (one round trip fewer per critical section). The lock handles it
+  /// in order after this client's earlier messages to it. Nobody hears of a
+  /// refusal (a release by a non-holder): the lock logs it on stderr.
+  expected<void> release_nowait() { return caller_.template send<schema::LockRelease>(no_fields{}, default_timeout); }
 
  private:
   expected<lock_grant> ask(bool block, std::chrono::milliseconds timeout) {

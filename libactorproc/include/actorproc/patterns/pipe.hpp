@@ -15,14 +15,29 @@
 // Semantics:
 // - duplex (default): both ends send and receive. One-way (duplex = false), as
 //   in Python: the first end only receives, the second only sends.
-// - send() returns once the socket has taken the whole message, as Python's
-//   Connection.send() does, so nothing waits in this process for a later call
-//   (an actor may go idle right after sending). It waits up to its timeout:
-//   if not a byte of the message could leave by then, it is withdrawn and
-//   send() fails with mailbox_full; if part of it left, the rest stays
-//   buffered (unsent_bytes()) and leaves during the next calls on this end or
-//   at close. A message larger than the frame limit is refused with too_large;
-//   sending to a closed end fails with end_of_stream.
+// - send() in an actor batches, as the actor's own sends do (context.hpp):
+//   consecutive sends go into one frame, written with one system call when the
+//   actor next waits (its handler returns, it makes a request, or it waits on
+//   any pipe end), at the next call on this end, or once 16 KiB are batched.
+//   So nothing waits in the actor's process once it waits itself, and a burst
+//   costs one write per 16 KiB instead of one per message. The write before
+//   the actor waits takes everything the end holds, a message that an
+//   earlier send could write only in part included, waiting for the socket up
+//   to the end's linger, as close() does; a later send waits while an earlier
+//   batch is still unwritten.
+//   A message batched but not yet written is lost if the actor is killed
+//   (as its own sends are); a normal exit and close() deliver it.
+// - send() on a thread of the node (no actor loop there to write later)
+//   returns once the socket has taken the whole message, as Python's
+//   Connection.send() does.
+// - Either way, a send waits up to its timeout for room: if not a byte of the
+//   message (of an earlier batch, in an actor) could leave by then, the
+//   message is not sent and send() fails with mailbox_full; if part of it
+//   left, the rest stays buffered (unsent_bytes()) and leaves during the next
+//   calls on this end, at close, or (in an actor) when the actor next waits.
+//   A message larger than max_message_bytes fails with too_large; sending to
+//   a closed end fails with end_of_stream (in an actor, output already
+//   batched when the other end went away is counted as lost by close()).
 // - Every wait (send, receive, poll, flush, close) moves bytes both ways: it
 //   writes pending output whenever the socket takes it and reads input
 //   whenever it comes. So two ends that send large messages to each other at
@@ -31,7 +46,8 @@
 //   the wait stops reading and fails at its timeout.
 // - receive() waits up to its timeout (errc::timeout). When the other end is
 //   closed, or the process holding it dies, it fails with end_of_stream once
-//   every message already sent has been received (Python's EOFError).
+//   every message already sent has been received (Python's EOFError). One
+//   read(2) takes in as many messages as the socket holds.
 // - poll(timeout) says whether receive() would return at once; a zero or
 //   negative timeout does not wait (Python's poll()).
 // - Nothing accepted by send() is dropped silently. close(), the destructor,
@@ -44,17 +60,24 @@
 // - Every timeout of a pipe end that is zero or negative means "do not wait".
 // - Every frame received is validated like a mailbox frame: a malformed one
 //   fails receive() with protocol_error, and the end is closed.
-// - A pipe end is not thread-safe; use it from one thread (or one actor).
+// - The largest message is max_message_bytes (64 MiB); the pipe's frame limit
+//   leaves room above it for the envelope and a batch.
+// - A pipe end is not thread-safe; use it from one thread (or one actor). A
+//   send's fill function must only fill its message: using the same end from
+//   inside it throws std::logic_error.
 
 #include <actorproc/actor/context.hpp>
 #include <actorproc/base/expected.hpp>
 #include <actorproc/base/unique_fd.hpp>
+#include <actorproc/wire/batch_builder.hpp>
 #include <actorproc/wire/envelope.hpp>
 #include <actorproc/wire/frame_decoder.hpp>
 #include <actorproc/wire/frame_writer.hpp>
 #include <actorproc/wire/message.hpp>
 
 #include <chrono>
+#include <memory>
+#include <stdexcept>
 #include <string>
 
 namespace actorproc {
@@ -67,10 +90,16 @@ class pipe_end {
   /// to be taken by the other end (the same bound as a send into a full pipe).
   static constexpr std::chrono::milliseconds default_linger = default_timeout;
 
-  pipe_end() = default;
+  /// The largest message a pipe carries (a 64 MiB payload fits).
+  static constexpr std::size_t max_message_bytes = std::size_t{64} << 20;
+  /// The frame limit of both ends: the largest message, its envelope, and
+  /// the share of a batch (16 KiB) that may precede it in one frame.
+  static wire::limits default_limits();
+
+  pipe_end();
   /// Adopts a socket end made by make_pipe (in another process too).
-  explicit pipe_end(unique_fd socket, wire::limits limits = {});
-  pipe_end(pipe_end&&) noexcept = default;
+  explicit pipe_end(unique_fd socket, wire::limits limits = default_limits());
+  pipe_end(pipe_end&& other) noexcept;
   /// Closes this end first (with its linger), as the destructor does.
   pipe_end& operator=(pipe_end&& other) noexcept;
   /// Closes the end with its linger; a loss is logged on stderr.
@@ -78,17 +107,27 @@ class pipe_end {
 
   template <class M, class Fill = no_fields>
   expected<void> send(Fill&& fill = {}, std::chrono::milliseconds timeout = default_timeout) {
-    wire::envelope_builder out;
-    fill(out.init_user<M>());
-    return post(out, timeout);
+    auto batch = open_batch(timeout);
+    if (!batch) return batch.error();
+    auto index = static_cast<unsigned>((*batch)->count());
+    filling_ = true;
+    try {
+      fill((*batch)->template add<M>());
+    } catch (...) {
+      filling_ = false;
+      (*batch)->drop(index);  // nothing half-filled is ever sent
+      throw;
+    }
+    filling_ = false;
+    return added(index, timeout);
   }
 
   /// The next message, which must be of schema type T (else type_mismatch).
   template <class T>
   expected<message<T>> receive(std::chrono::milliseconds timeout = default_timeout) {
-    auto frame = next(timeout);
-    if (!frame) return frame.error();
-    return message<T>::from(std::move(*frame));
+    auto in = next(timeout);
+    if (!in) return in.error();
+    return message<T>::from(std::move(in->frame), in->payload);
   }
 
   /// Whether a message can be received without waiting longer than `timeout`
@@ -100,7 +139,7 @@ class pipe_end {
   /// message counts the bytes still undelivered (they stay buffered on timeout).
   expected<void> flush(std::chrono::milliseconds timeout);
   /// Bytes accepted by send() that the other end has not taken yet.
-  std::size_t unsent_bytes() const { return out_.size(); }
+  std::size_t unsent_bytes() const;
 
   /// Delivers what is buffered (waiting up to the linger), then closes this
   /// end: the other end's receive() reports end_of_stream after it. The end is
@@ -116,8 +155,19 @@ class pipe_end {
   unique_fd release();
 
  private:
-  expected<void> post(wire::envelope_builder& out, std::chrono::milliseconds timeout);
-  expected<wire::frame_ptr> next(std::chrono::milliseconds timeout);
+  struct pending_hook;  // registered with the actor's loop while output is pending (pipe.cpp)
+  struct received {
+    std::shared_ptr<wire::owned_frame> frame;
+    schema::Payload::Reader payload;
+  };
+  // The batch a send fills, once no earlier batch waits for the socket.
+  expected<wire::batch_builder*> open_batch(std::chrono::milliseconds timeout);
+  // The message at `index` of the batch is filled: refuses it if too large,
+  // else writes it (node thread) or leaves it batched (actor).
+  expected<void> added(unsigned index, std::chrono::milliseconds timeout);
+  expected<received> next(std::chrono::milliseconds timeout);
+  // Writes the batch and what is buffered before the actor waits (pending_hook).
+  void flush_before_wait(bool wait);
 
   // Moves bytes both ways until `done()` holds (true), or the deadline passes
   // or nothing can change any more (false).
@@ -128,7 +178,8 @@ class pipe_end {
   // What send and flush wait for: all output taken, or no taker left.
   bool output_settled() const { return out_.empty() || write_failed_; }
   // What receive and poll wait for (throws protocol_error on a bad header).
-  bool input_ready() { return peer_closed_ || in_.has_complete_frame(); }
+  bool input_ready() { return batched_input() || peer_closed_ || in_.has_complete_frame(); }
+  bool batched_input() const { return batch_in_ && batch_in_next_ < batch_in_size_; }
   // Delivers what is buffered within the linger, or logs how much was lost
   // (`how` the end was given up); the output buffer is empty after.
   void deliver_or_log(const char* how);
@@ -139,6 +190,12 @@ class pipe_end {
   wire::limits limits_;
   wire::frame_decoder in_;
   wire::frame_writer out_;
+  std::unique_ptr<wire::batch_builder> batch_;  // sends not yet framed into out_
+  std::unique_ptr<pending_hook> hook_;
+  bool filling_ = false;                                      // a send's fill function is running
+  std::shared_ptr<wire::owned_frame> batch_in_;        // a batch frame received, handed out message by message
+  unsigned batch_in_next_ = 0;
+  unsigned batch_in_size_ = 0;
   std::chrono::milliseconds linger_ = default_linger;
   bool peer_closed_ = false;  // no more input will come
   bool write_failed_ = false;  // the other end stopped taking output

@@ -53,9 +53,10 @@ using frame_ptr = std::unique_ptr<owned_frame>;
 }  // namespace wire
 
 namespace detail {
-// Holds the frame before message<T>'s Reader base is built from it.
+// Holds the frame before message<T>'s Reader base is built from it. Shared:
+// the messages of one batch frame (a pipe's) keep that one frame alive.
 struct frame_holder {
-  wire::frame_ptr frame;
+  std::shared_ptr<wire::owned_frame> frame;
 };
 }  // namespace detail
 
@@ -65,11 +66,17 @@ class message : private detail::frame_holder, public T::Reader {
  public:
   /// Fails with type_mismatch unless the frame's payload is a T.
   static expected<message> from(wire::frame_ptr frame) {
-    auto type = frame->payload().getTypeId();
+    auto payload = frame->payload();
+    return from(std::shared_ptr<wire::owned_frame>(std::move(frame)), payload);
+  }
+  /// One message of a frame that carries several (a batch): `payload` is
+  /// one of `frame`'s, which the message keeps alive.
+  static expected<message> from(std::shared_ptr<wire::owned_frame> frame, schema::Payload::Reader payload) {
+    auto type = payload.getTypeId();
     if (type != capnp::typeId<T>()) {
       return error(errc::type_mismatch, "expected schema type " + hex(capnp::typeId<T>()) + ", got " + hex(type));
     }
-    return message(std::move(frame));
+    return message(std::move(frame), payload);
   }
 
   message(message&&) noexcept = default;
@@ -77,13 +84,14 @@ class message : private detail::frame_holder, public T::Reader {
 
   typename T::Reader get() const { return *this; }
   /// The descriptors that came with it (a reply_with_fds): a shared_buffer's,
-  /// say. Taken once; those never taken are closed with the message.
+  /// say. Taken once; those never taken are closed with the message (with
+  /// the last message of a batch frame, whose messages share its descriptors).
   std::vector<unique_fd> take_fds() { return frame->take_fds(); }
 
  private:
   // The frame lives on the heap, so the Reader's pointers survive moves of the message.
-  explicit message(wire::frame_ptr f)
-      : detail::frame_holder{std::move(f)}, T::Reader(frame->payload().getBody().template getAs<T>()) {}
+  message(std::shared_ptr<wire::owned_frame> f, schema::Payload::Reader payload)
+      : detail::frame_holder{std::move(f)}, T::Reader(payload.getBody().template getAs<T>()) {}
   static std::string hex(uint64_t v) {
     char text[24];
     std::snprintf(text, sizeof text, "0x%016llx", static_cast<unsigned long long>(v));
