@@ -31,7 +31,7 @@ void link::flush_locked() {
   auto status = out.flush(socket.get());
   if (status == wire::flush_status::would_block) {
     write_watched = true;
-    owner.want_write(*this);
+    owner.watch_changed(*this);
   } else if (status == wire::flush_status::failed) {
     // The child's end is closed, so it has exited (a worker never closes its
     // mailbox): this write is the first to see the death, before the reactor.
@@ -113,6 +113,7 @@ std::optional<expected<wire::frame_ptr>> link::call_unless_dying(wire::envelope_
 
 expected<wire::frame_ptr> link::await_answer(const std::shared_ptr<pending_request>& request, uint64_t correlation,
                                              clock::time_point deadline, std::chrono::milliseconds timeout) {
+  read_own_answer(*request, deadline);
   std::unique_lock wait(request->mutex);
   if (!request->done.wait_until(wait, deadline, [&] { return request->result.has_value(); })) {
     wait.unlock();

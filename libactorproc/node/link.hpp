@@ -3,12 +3,15 @@
 //
 // Two kinds of state live here:
 // - reactor-owned (the decoder, the parked frame): touched only by the reactor
-//   thread, so unlocked;
+//   thread, so unlocked. The decoder has one exception: a host thread blocked
+//   in a request may read the link itself (link_reading.cpp), and holds the
+//   decoder then, handed over under `mutex` (host_reading / reactor_reading);
 // - shared (the output buffer, pending requests, the exit reason): under `mutex`,
 //   touched by any thread that sends and by the reactor.
 // Lock order: a thread holds at most one link's mutex at a time.
 
 #include <actorproc/base/expected.hpp>
+#include <actorproc/wire/envelope.hpp>
 #include <actorproc/node/actor_handle.hpp>
 #include <actorproc/node/spawn_options.hpp>
 #include <actorproc/wire/frame_decoder.hpp>
@@ -61,8 +64,9 @@ struct pending_request {
 class link_owner {
  public:
   virtual ~link_owner() = default;
-  /// The socket of `l` has unwritten output: watch it for writability.
-  virtual void want_write(link& l) = 0;
+  /// What epoll must watch on `l`'s socket changed (unwritten output; input
+  /// taken by a host thread or given back). Caller holds l.mutex.
+  virtual void watch_changed(link& l) = 0;
   /// Begin the stop ladder of `l`.
   virtual void stop(link& l, exit_reason reason, std::chrono::milliseconds grace) = 0;
   /// Calls `on_down` once `l` has exited (at once if it has): on the node's one
@@ -70,6 +74,9 @@ class link_owner {
   virtual void monitor(link& l, std::function<void(actor_ref, const exit_reason&)> on_down) = 0;
   /// Waits up to `timeout` for `l`'s exit, on the same path.
   virtual expected<exit_reason> join(link& l, std::chrono::milliseconds timeout) = 0;
+  /// A host thread stopped reading `l` with work left for the reactor (frames
+  /// it does not handle, a deferred exit): the reactor reads `l` again soon.
+  virtual void hand_back(link& l) = 0;
 };
 
 enum class link_state { starting, running, exited };
@@ -110,6 +117,7 @@ struct link {
         owner(owner),
         mailbox_bytes(mailbox_bytes),
         max_frame_bytes(limits.max_frame_bytes),
+        limits(limits),
         in(limits),
         pidfd(std::move(pidfd)) {}
 
@@ -120,8 +128,9 @@ struct link {
   link_owner& owner;
   const std::size_t mailbox_bytes;
   const std::size_t max_frame_bytes;  // the worker refuses larger frames (and would stop)
+  const wire::limits limits;          // what it may send
 
-  // ---- reactor-owned
+  // ---- reactor-owned (the decoder: whoever reads, see link_reading.cpp)
   wire::frame_decoder in;
   wire::frame_ptr parked;         // a frame routed to a full mailbox, waiting for room
   uint64_t parked_on = 0;         // ... of this actor
@@ -154,6 +163,16 @@ struct link {
   std::optional<exit_reason> final_reason;
   std::unordered_map<uint64_t, std::shared_ptr<pending_request>> pending;
   std::vector<uint64_t> watchers;  // actors that asked (system monitor) to hear of this exit
+  // Who reads the socket (and so owns `in`): the reactor while reactor_reading,
+  // a host thread waiting for its answer while host_reading (the reactor's
+  // epoll then does not watch it for input), nobody otherwise.
+  bool reactor_reading = false;
+  bool host_reading = false;
+  // The reactor saw the process exit while a host thread read: it finishes the
+  // exit once the host thread hands the link back (its answer is read first).
+  bool exit_deferred = false;
+  // A read by a host thread failed as a protocol error: the reactor acts on it.
+  std::optional<std::string> read_failure;
 
   std::atomic<uint64_t> messages_in{0};
   std::atomic<uint64_t> messages_out{0};
@@ -182,6 +201,17 @@ struct link {
   /// exactly once (see actor_handle::request_async).
   void call_async(wire::envelope_builder& out, std::function<void(expected<wire::frame_ptr>)> then);
 
+  /// Under `mutex`: input may be watched by epoll (nobody else reads it).
+  bool input_watched_locked() const { return !paused && !host_reading; }
+
+  /// For the reactor: takes the socket to read it; false while a host thread
+  /// reads it (it hands the link back when it stops).
+  bool begin_reactor_read();
+  void end_reactor_read();
+  /// For the reactor: an answer to one of the node's requests came from this
+  /// actor (a response or failure addressed to the node). Completes it.
+  void answer_arrived(schema::Envelope::Reader env, kj::ArrayPtr<const capnp::word> frame);
+
   bool signal(int signo);
   std::optional<exit_reason> exit_reason_now() const;
   /// Whether its death has been seen (or its exit is final).
@@ -192,6 +222,13 @@ struct link {
   /// and sends it; on failure nothing stays registered. The correlation id.
   expected<uint64_t> start_request(wire::envelope_builder& builder, const std::shared_ptr<pending_request>& request,
                                    std::chrono::milliseconds timeout, if_dying dying);
+  /// While nobody else reads the socket, reads it on this thread until
+  /// `request` is answered, `deadline` passes, or a frame comes that only the
+  /// reactor handles (link_reading.cpp): the answer then costs no thread hop.
+  void read_own_answer(pending_request& request, std::chrono::steady_clock::time_point deadline);
+  /// One frame read by a host thread: completes the blocking request it
+  /// answers and returns true; false (nothing consumed) if it is anything else.
+  bool take_answer(kj::ArrayPtr<const capnp::word> frame);
   /// Waits for the answer to a started request, up to `deadline`.
   expected<wire::frame_ptr> await_answer(const std::shared_ptr<pending_request>& request, uint64_t correlation,
                                          std::chrono::steady_clock::time_point deadline,

@@ -140,7 +140,8 @@ struct node::impl final : detail::link_owner {
     system.reset();
   }
 
-  void want_write(detail::link& l) override { reactor->update_events_locked(l); }
+  void watch_changed(detail::link& l) override { reactor->update_events_locked(l); }
+  void hand_back(detail::link& l) override { reactor->hand_back(l); }
 
   void stop(detail::link& l, exit_reason reason, std::chrono::milliseconds grace) override {
     caf::actor proxy = proxy_for(l.id);

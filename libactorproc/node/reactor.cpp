@@ -70,7 +70,7 @@ void reactor::add(std::shared_ptr<link> l) {
 void reactor::update_events_locked(link& l) {
   if (!l.socket_open) return;
   epoll_event ev{};
-  ev.events = (l.paused ? 0u : uint32_t{EPOLLIN}) | (l.write_watched ? uint32_t{EPOLLOUT} : 0u);
+  ev.events = (l.input_watched_locked() ? uint32_t{EPOLLIN} : 0u) | (l.write_watched ? uint32_t{EPOLLOUT} : 0u);
   ev.data.u64 = socket_key(l.id);
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, l.socket.get(), &ev);
 }
@@ -117,6 +117,7 @@ void reactor::run() {
       if (key == 0) {  // the wake eventfd
         uint64_t count;
         (void)!::read(wake_.get(), &count, sizeof count);
+        take_back_links();
         continue;
       }
       auto l = find(key >> 1);
@@ -142,7 +143,57 @@ void reactor::on_socket_event(link& l, uint32_t events) {
     l.changed.notify_all();  // senders waiting for room
     wake_parked(l);
   }
-  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_and_route(l);
+  // While a host thread reads the link (link_reading.cpp), epoll does not
+  // watch its input, but reports a hang-up anyway: that thread sees it too,
+  // and hands the link back.
+  if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && l.begin_reactor_read()) {
+    read_and_route(l);
+    l.end_reactor_read();
+  }
+}
+
+void reactor::hand_back(link& l) {
+  {
+    std::lock_guard lock(handed_back_mutex_);
+    handed_back_.push_back(l.id);
+  }
+  uint64_t one = 1;
+  (void)!::write(wake_.get(), &one, sizeof one);
+}
+
+void reactor::take_back_links() {
+  std::vector<uint64_t> ids;
+  {
+    std::lock_guard lock(handed_back_mutex_);
+    ids.swap(handed_back_);
+  }
+  for (uint64_t id : ids) {
+    auto l = find(id);
+    if (!l) continue;
+    std::optional<std::string> failure;
+    bool exited;
+    {
+      std::lock_guard lock(l->mutex);
+      failure = std::exchange(l->read_failure, std::nullopt);
+      exited = std::exchange(l->exit_deferred, false);
+    }
+    if (failure) {
+      protocol_failure(*l, *failure);
+    } else if (l->begin_reactor_read()) {
+      read_and_route(*l);  // the frames the host thread left first
+      l->end_reactor_read();
+    }
+    if (!exited) continue;
+    if (l->reaped) {
+      on_exit(l);
+    } else {
+      // Watched again: its pidfd is still readable, and brings it to on_exit.
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u64 = pidfd_key(l->id);
+      ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, l->pidfd.get(), &ev);
+    }
+  }
 }
 
 }  // namespace actorproc::detail

@@ -48,6 +48,10 @@ class reactor {
   /// Watches `l`'s socket for writability (caller holds l.mutex).
   void update_events_locked(link& l);
 
+  /// A host thread stopped reading `l` (link_reading.cpp) and left work for
+  /// the reactor: frames, a deferred exit. Any thread.
+  void hand_back(link& l);
+
   std::shared_ptr<link> find(uint64_t id) const;
   /// How a recently exited actor ended (nullopt if unknown or long gone).
   std::optional<exit_reason> exit_reason_of(uint64_t id) const;
@@ -60,6 +64,8 @@ class reactor {
   void run();
   void on_socket_event(link& l, uint32_t events);
   void on_exit(const std::shared_ptr<link>& l);
+  // Reads again the links host threads handed back.
+  void take_back_links();
   // Reads what the socket has and routes every complete frame.
   void read_and_route(link& l);
   void route_buffered(link& l);
@@ -94,6 +100,8 @@ class reactor {
   std::vector<uint64_t> heartbeat_links_;     // actors with heartbeats on
   uint64_t heartbeat_sequence_ = 0;           // reactor thread only
   std::vector<std::shared_ptr<link>> dirty_;  // destinations with routed frames not yet written
+  std::mutex handed_back_mutex_;
+  std::vector<uint64_t> handed_back_;  // links host threads stopped reading, for take_back_links()
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

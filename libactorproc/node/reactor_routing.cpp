@@ -17,6 +17,9 @@ bool drained_enough(const link& l) { return l.out.size() <= l.mailbox_bytes / 2;
 }  // namespace
 
 void reactor::read_and_route(link& l) {
+  // Frames a host thread read and left (link_reading.cpp) go first; and only
+  // a stream with no complete frame left that ends counts as truncated.
+  route_buffered(l);
   if (!l.socket_open || l.parked) return;
   wire::read_status status;
   try {
@@ -160,6 +163,8 @@ void reactor::resume(link& l) {
   {
     std::lock_guard lock(l.mutex);
     l.paused = false;
+    // Still the reactor's to read: the frames behind the parked one come first.
+    l.reactor_reading = true;
     update_events_locked(l);
   }
   // Counted when it was first routed.
@@ -167,6 +172,7 @@ void reactor::resume(link& l) {
   bool delivered = route(l, frame->words());
   l.messages_out -= messages;
   if (delivered) route_buffered(l);
+  l.end_reactor_read();
   if (l.reaped && !l.parked) {
     if (auto exited = find(l.id)) on_exit(exited);  // reads what is left, then finishes the exit
   }
@@ -175,25 +181,9 @@ void reactor::resume(link& l) {
 void reactor::to_node(link& from, schema::Envelope::Reader env, kj::ArrayPtr<const capnp::word> frame) {
   switch (env.which()) {
     case schema::Envelope::RESPONSE:
-    case schema::Envelope::FAILURE: {
-      std::shared_ptr<pending_request> request;
-      {
-        std::lock_guard lock(from.mutex);
-        auto it = from.pending.find(env.getCorrelation());
-        if (it == from.pending.end()) return;  // its requester timed out and left
-        request = std::move(it->second);
-        from.pending.erase(it);
-      }
-      if (env.isResponse()) {
-        request->complete(std::make_unique<wire::owned_frame>(frame, limits_));
-      } else {
-        auto failure = env.getFailure();
-        std::optional<exit_reason> why;
-        if (failure.hasReason()) why = wire::read_exit_reason(failure.getReason());
-        request->complete(error(static_cast<errc>(failure.getCode()), failure.getMessage(), why));
-      }
+    case schema::Envelope::FAILURE:
+      from.answer_arrived(env, frame);
       return;
-    }
     case schema::Envelope::SYSTEM:
       break;
     default:
