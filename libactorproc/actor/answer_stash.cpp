@@ -25,6 +25,20 @@ std::optional<expected<wire::frame_ptr>> answer_stash::take_if_answer(kj::ArrayP
   return expected<wire::frame_ptr>(error(static_cast<errc>(failure.getCode()), failure.getMessage(), why));
 }
 
+bool answer_stash::take_introduction(uint64_t peer) {
+  for (auto it = frames_.begin(); it != frames_.end(); ++it) {
+    if (it->first != 0) continue;  // a direct channel's frame: its descriptors are that channel's
+    auto env = it->second->envelope();
+    if (env.isSystem() && env.getSystem().isPeer() && env.getSystem().getPeer() == peer && env.getFdCount() == 1) {
+      bytes_ -= it->second->words().size() * sizeof(capnp::word);
+      frames_.erase(it);
+      return true;
+    }
+    if (env.getFdCount() != 0) return false;  // its descriptors come first
+  }
+  return false;
+}
+
 std::pair<uint64_t, wire::frame_ptr> answer_stash::pop() {
   auto front = std::move(frames_.front());
   frames_.pop_front();

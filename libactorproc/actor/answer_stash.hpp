@@ -31,6 +31,10 @@ class answer_stash {
                                                           uint64_t correlation, const wire::limits& limits);
   bool empty() const { return frames_.empty(); }
   bool over_limit() const { return bytes_ > limit; }
+  /// Takes out the mailbox's introduction of a direct channel to `peer`
+  /// (System.peer), if it is kept and no frame kept before it carries
+  /// descriptors: its descriptor is then the oldest the mailbox holds.
+  bool take_introduction(uint64_t peer);
   /// The oldest frame kept, and the peer it came from; the stash must not be empty.
   std::pair<uint64_t, wire::frame_ptr> pop();
 

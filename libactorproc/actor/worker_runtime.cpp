@@ -117,6 +117,12 @@ class worker_runtime final : public context, channel_failures {
     return await_answer(ch.peer, correlation, deadline);
   }
 
+  bool adopt_channel(actor_ref peer) override {
+    if (stash_.take_introduction(peer.id)) channels_.add(peer.id, channels_.mailbox().in.take_fd());
+    channel* ch = channels_.find(peer.id);
+    return ch != nullptr && !ch->closed;
+  }
+
   int mailbox_descriptor() const override { return channels_.mailbox().fd.get(); }
 
   void answer(const deferred_reply& pending, wire::envelope_builder& out) override {

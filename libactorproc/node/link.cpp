@@ -1,6 +1,10 @@
 #include "link.hpp"
 
+#include "descriptor_limit.hpp"
+
 #include <actorproc/process/pidfd.hpp>
+
+#include <sys/socket.h>
 
 #include <atomic>
 
@@ -25,6 +29,7 @@ bool refused_locked(const link& l, if_dying dying) {
 }  // namespace
 
 void link::flush_locked() {
+  batch.close_into(out);
   // While the socket is watched for writability it is known to be full: the
   // reactor flushes when it drains, and a send() now would only fail.
   if (out.empty() || write_watched) return;
@@ -40,6 +45,24 @@ void link::flush_locked() {
   }
 }
 
+expected<void> link::await_room_locked(std::unique_lock<std::mutex>& lock, std::chrono::milliseconds timeout,
+                                       if_dying dying) {
+  if (has_room_locked() || refused_locked(*this, dying)) {
+    if (refused_locked(*this, dying)) return down_error(*this);
+    return {};  // the common case: no clock read
+  }
+  auto deadline = clock::now() + timeout;
+  while (!refused_locked(*this, dying) && !has_room_locked()) {
+    if (changed.wait_until(lock, deadline) == std::cv_status::timeout && !has_room_locked()) {
+      if (refused_locked(*this, dying)) break;
+      return error(errc::mailbox_full,
+                   "the mailbox of actor '" + name + "' stayed full for " + std::to_string(timeout.count()) + " ms");
+    }
+  }
+  if (refused_locked(*this, dying)) return down_error(*this);
+  return {};
+}
+
 expected<void> link::enqueue(capnp::MessageBuilder& message, std::chrono::milliseconds timeout, delivery how,
                              std::vector<unique_fd> fds, if_dying dying) {
   if (std::size_t bytes = wire::framed_size(message); bytes > max_frame_bytes) {
@@ -48,19 +71,13 @@ expected<void> link::enqueue(capnp::MessageBuilder& message, std::chrono::millis
   }
   std::unique_lock lock(mutex);
   if (how == delivery::user) {
-    auto deadline = clock::now() + timeout;
-    while (!refused_locked(*this, dying) && !has_room_locked()) {
-      if (changed.wait_until(lock, deadline) == std::cv_status::timeout && !has_room_locked()) {
-        if (refused_locked(*this, dying)) break;
-        return error(errc::mailbox_full,
-                     "the mailbox of actor '" + name + "' stayed full for " + std::to_string(timeout.count()) + " ms");
-      }
-    }
+    if (auto room = await_room_locked(lock, timeout, dying); !room) return room;
   }
   if (refused_locked(*this, dying)) return down_error(*this);
   if (how == delivery::ahead && fds.empty()) {
     out.append_ahead(message);
   } else {
+    batch.close_into(out);  // the host's sends before it go first
     out.append(message, std::move(fds));
   }
   flush_locked();
@@ -135,6 +152,23 @@ void link::call_async(wire::envelope_builder& builder, std::function<void(expect
   if (auto sent = start_request(builder, request, std::chrono::milliseconds(0), if_dying::deliver); !sent) {
     request->complete(sent.error());
   }
+}
+
+expected<void> connect_links(link& a, link& b, std::size_t actors) {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return socketpair_failed("connect", actors);
+  unique_fd end_a(sv[0]), end_b(sv[1]);
+  auto introduce = [](link& to, uint64_t peer, unique_fd fd) {
+    wire::envelope_builder out;
+    out.address(to.id, 0, 0);
+    out.envelope().setFdCount(1);
+    out.envelope().initSystem().setPeer(peer);
+    std::vector<unique_fd> fds;
+    fds.push_back(std::move(fd));
+    return to.enqueue(out.message(), {}, delivery::in_order, std::move(fds));
+  };
+  if (auto r = introduce(a, b.id, std::move(end_a)); !r) return r;
+  return introduce(b, a.id, std::move(end_b));
 }
 
 bool link::signal(int signo) {

@@ -11,6 +11,7 @@
 // Lock order: a thread holds at most one link's mutex at a time.
 
 #include <actorproc/base/expected.hpp>
+#include <actorproc/wire/batch_builder.hpp>
 #include <actorproc/wire/envelope.hpp>
 #include <actorproc/node/actor_handle.hpp>
 #include <actorproc/node/spawn_options.hpp>
@@ -69,6 +70,9 @@ class link_owner {
   virtual void watch_changed(link& l) = 0;
   /// Begin the stop ladder of `l`.
   virtual void stop(link& l, exit_reason reason, std::chrono::milliseconds grace) = 0;
+  /// `l` holds a batch of host sends (link_batching.cpp): the reactor writes
+  /// it on its next turn. Any thread, without l.mutex.
+  virtual void flush_soon(link& l) = 0;
   /// Calls `on_down` once `l` has exited (at once if it has): on the node's one
   /// exit path, the CAF proxy of the process.
   virtual void monitor(link& l, std::function<void(actor_ref, const exit_reason&)> on_down) = 0;
@@ -106,6 +110,10 @@ enum class if_dying : uint8_t {
   /// holds it (a named handle keeps it for the next incarnation).
   refuse,
 };
+
+/// How long a batch of host sends may wait for more before the reactor writes
+/// it (link_batching.cpp): the most a message of a burst is delayed.
+inline constexpr std::chrono::microseconds batch_linger{50};
 
 struct link {
   link(uint64_t id, std::string name, pid_t pid, unique_fd socket, unique_fd pidfd, link_owner& owner,
@@ -150,6 +158,11 @@ struct link {
   std::condition_variable changed;  // room in `out`, readiness, exit
   unique_fd pidfd;                  // closed once reaped: never signals a reused pid
   wire::frame_writer out;
+  // Consecutive host sends, framed into `out` before anything else is
+  // appended to it or flushed (link_batching.cpp), so order is kept.
+  wire::batch_builder batch;
+  bool flush_scheduled = false;                  // the reactor will write the batch
+  std::chrono::steady_clock::time_point last_send;  // of the last host send
   bool write_watched = false;
   bool paused = false;  // reading stopped while a parked frame waits
   link_state state = link_state::starting;
@@ -186,9 +199,16 @@ struct link {
   /// frames. Never waits; the caller checked has_room_locked() under the lock.
   /// `messages`: how many it carries (a batch carries several).
   void append_locked(kj::ArrayPtr<const capnp::word> frame, std::size_t messages);
-  bool has_room_locked() const { return out.size() < mailbox_bytes; }
-  /// Flushes under the lock; registers for writability when the socket is full.
+  bool has_room_locked() const { return out.size() + batch.size_bytes() < mailbox_bytes; }
+  /// Frames the open batch of host sends into `out`, and flushes under the
+  /// lock; registers for writability when the socket is full.
   void flush_locked();
+  /// A one-way user message from a host thread, addressed here: written at
+  /// once when it follows no recent send, else batched with the sends around
+  /// it (link_batching.cpp). Waits for room like enqueue().
+  expected<void> send(wire::envelope_builder& message, std::chrono::milliseconds timeout);
+  /// For the reactor: writes the batch flush_soon() asked for.
+  void flush_batch();
 
   /// Sends a request and waits for its answer.
   expected<wire::frame_ptr> call(wire::envelope_builder& out, std::chrono::milliseconds timeout);
@@ -218,6 +238,10 @@ struct link {
   bool dying() const;
 
  private:
+  /// Under the lock: waits up to `timeout` for room for a user message;
+  /// mailbox_full if none came, actor_down if `dying` refuses to send.
+  expected<void> await_room_locked(std::unique_lock<std::mutex>& lock, std::chrono::milliseconds timeout,
+                                   if_dying dying);
   /// Addresses `builder` as a new request, registers `request` for its answer
   /// and sends it; on failure nothing stays registered. The correlation id.
   expected<uint64_t> start_request(wire::envelope_builder& builder, const std::shared_ptr<pending_request>& request,
@@ -234,5 +258,10 @@ struct link {
                                          std::chrono::steady_clock::time_point deadline,
                                          std::chrono::milliseconds timeout);
 };
+
+/// Gives `a` and `b` a direct socketpair: each gets its end with a `peer`
+/// introduction, in order with the rest of its mailbox (node::connect,
+/// context::connect). `actors` alive, for the error when no descriptor is left.
+expected<void> connect_links(link& a, link& b, std::size_t actors);
 
 }  // namespace actorproc::detail

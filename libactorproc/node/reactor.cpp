@@ -16,14 +16,6 @@
 #include <cstring>
 
 namespace actorproc::detail {
-namespace {
-
-// epoll data: the actor id shifted left, the low bit set for its pidfd. Id 0 is the wake eventfd.
-uint64_t socket_key(uint64_t id) { return id << 1; }
-uint64_t pidfd_key(uint64_t id) { return (id << 1) | 1; }
-
-}  // namespace
-
 reactor::reactor(wire::limits limits, hooks h)
     : limits_(limits),
       hooks_(std::move(h)),
@@ -109,15 +101,25 @@ void reactor::run() {
   constexpr int max_events = 64;
   epoll_event events[max_events];
   while (!stopping_) {
-    int timeout = check_heartbeats();
-    int n = ::epoll_wait(epoll_.get(), events, max_events, timeout);
+    int heartbeat_ms = check_heartbeats();
+    auto linger = flush_lingering();
+    timespec timeout{};
+    timespec* wait = nullptr;  // none: until an event
+    if (heartbeat_ms >= 0 || linger) {
+      auto ns = std::chrono::nanoseconds(linger.value_or(std::chrono::milliseconds(heartbeat_ms)));
+      if (heartbeat_ms >= 0) ns = std::min<std::chrono::nanoseconds>(ns, std::chrono::milliseconds(heartbeat_ms));
+      timeout.tv_sec = ns.count() / 1'000'000'000;
+      timeout.tv_nsec = ns.count() % 1'000'000'000;
+      wait = &timeout;
+    }
+    int n = ::epoll_pwait2(epoll_.get(), events, max_events, wait, nullptr);
     if (n < 0 && errno != EINTR) break;
     for (int i = 0; i < n; ++i) {
       uint64_t key = events[i].data.u64;
       if (key == 0) {  // the wake eventfd
         uint64_t count;
         (void)!::read(wake_.get(), &count, sizeof count);
-        take_back_links();
+        serve_host_threads();
         continue;
       }
       auto l = find(key >> 1);
@@ -149,50 +151,6 @@ void reactor::on_socket_event(link& l, uint32_t events) {
   if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && l.begin_reactor_read()) {
     read_and_route(l);
     l.end_reactor_read();
-  }
-}
-
-void reactor::hand_back(link& l) {
-  {
-    std::lock_guard lock(handed_back_mutex_);
-    handed_back_.push_back(l.id);
-  }
-  uint64_t one = 1;
-  (void)!::write(wake_.get(), &one, sizeof one);
-}
-
-void reactor::take_back_links() {
-  std::vector<uint64_t> ids;
-  {
-    std::lock_guard lock(handed_back_mutex_);
-    ids.swap(handed_back_);
-  }
-  for (uint64_t id : ids) {
-    auto l = find(id);
-    if (!l) continue;
-    std::optional<std::string> failure;
-    bool exited;
-    {
-      std::lock_guard lock(l->mutex);
-      failure = std::exchange(l->read_failure, std::nullopt);
-      exited = std::exchange(l->exit_deferred, false);
-    }
-    if (failure) {
-      protocol_failure(*l, *failure);
-    } else if (l->begin_reactor_read()) {
-      read_and_route(*l);  // the frames the host thread left first
-      l->end_reactor_read();
-    }
-    if (!exited) continue;
-    if (l->reaped) {
-      on_exit(l);
-    } else {
-      // Watched again: its pidfd is still readable, and brings it to on_exit.
-      epoll_event ev{};
-      ev.events = EPOLLIN;
-      ev.data.u64 = pidfd_key(l->id);
-      ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, l->pidfd.get(), &ev);
-    }
   }
 }
 

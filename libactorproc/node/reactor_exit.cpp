@@ -99,6 +99,7 @@ void reactor::on_exit(const std::shared_ptr<link>& l) {
     // counts descriptors right after join() must not find them.
     l->pidfd.reset();
     l->socket.reset();
+    l->batch.close_into(l->out);  // lost with the process, as what was still buffered
     l->out.clear();
     pending.swap(l->pending);
     watchers.swap(l->watchers);

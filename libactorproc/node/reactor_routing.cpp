@@ -226,6 +226,23 @@ void reactor::to_node(link& from, schema::Envelope::Reader env, kj::ArrayPtr<con
       from.enqueue(out.message(), {}, delivery::in_order);
       break;
     }
+    case schema::System::CONNECT: {
+      // context::connect: both introductions go first, then the answer.
+      uint64_t peer_id = system.getConnect();
+      auto peer = find(peer_id);
+      expected<void> made = error(errc::unknown_actor, "no actor with id " + std::to_string(peer_id) + " is alive");
+      if (peer.get() == &from) made = error(errc::invalid_argument, "an actor cannot connect to itself");
+      else if (peer) made = connect_links(from, *peer, size());
+      if (!made) {
+        answer_failure(from, 0, env.getCorrelation(), made.error().code, made.error().message);
+        break;
+      }
+      wire::envelope_builder out;
+      out.address(from.id, 0, env.getCorrelation());
+      out.envelope().initResponse();
+      from.enqueue(out.message(), {}, delivery::in_order);
+      break;
+    }
     case schema::System::HEARTBEAT:
       if (from.heartbeat_outstanding != 0 && system.getHeartbeat() == from.heartbeat_outstanding) {
         from.heartbeat_outstanding = 0;
