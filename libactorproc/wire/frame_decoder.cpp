@@ -11,8 +11,13 @@ namespace actorproc::wire {
 namespace {
 
 constexpr std::size_t word_bytes = sizeof(capnp::word);
-// Read this much per recvmsg(): many small frames per system call.
+// Read up to this much per recvmsg(): many small frames per system call.
 constexpr std::size_t read_chunk = 64 * 1024;
+// A decoder starts with room for this much, and doubles it, up to read_chunk,
+// each time a read fills all the room it had: an idle peer (a node has
+// thousands) costs a page, not 64 KiB zeroed, while a busy one soon reads
+// read_chunk at a time.
+constexpr std::size_t first_chunk = 2 * 1024;
 // Keep at most this much buffer while idle; a larger one was grown for one big frame.
 constexpr std::size_t idle_capacity = 4 * read_chunk;
 // Descriptors accepted per recvmsg(); more are refused by the kernel (MSG_CTRUNC).
@@ -26,7 +31,7 @@ uint32_t load_u32(const std::byte* p) {
 
 }  // namespace
 
-frame_decoder::frame_decoder(limits lim) : limits_(lim) {}
+frame_decoder::frame_decoder(limits lim) : limits_(lim), chunk_(first_chunk) {}
 
 void frame_decoder::reserve_tail(std::size_t bytes) {
   std::size_t capacity = buffer_.size() * word_bytes;
@@ -63,7 +68,7 @@ read_status frame_decoder::read_from(int fd, bool block) {
   // room than the bytes already received, so that a header merely announcing a
   // huge frame does not make the node allocate it.
   std::size_t missing = wanted_ > buffered_bytes() ? wanted_ - buffered_bytes() : 0;
-  std::size_t want = std::max(read_chunk, std::min(missing, buffered_bytes()));
+  std::size_t want = std::max(chunk_, std::min(missing, buffered_bytes()));
   reserve_tail(want);
   std::size_t room = buffer_.size() * word_bytes - end_;
 
@@ -92,6 +97,7 @@ read_status frame_decoder::read_from(int fd, bool block) {
   if (msg.msg_flags & MSG_CTRUNC) throw protocol_error("a frame carried more descriptors than one read accepts");
 
   if (n == 0) return buffered_bytes() == 0 ? read_status::end_of_stream : read_status::truncated;
+  if (static_cast<std::size_t>(n) == room && chunk_ < read_chunk) chunk_ = std::min(2 * chunk_, read_chunk);
   end_ += static_cast<std::size_t>(n);
   return read_status::data;
 }

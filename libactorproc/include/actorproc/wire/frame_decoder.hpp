@@ -96,6 +96,7 @@ class frame_decoder {
   std::size_t frame_bytes_at(std::size_t at);
 
   limits limits_;
+  std::size_t chunk_;                // what one read asks for at least (frame_decoder.cpp: first_chunk)
   std::vector<capnp::word> buffer_;  // word-typed so every frame starts aligned
   std::size_t begin_ = 0;            // byte offset of the first unconsumed byte
   std::size_t end_ = 0;              // byte offset past the last received byte
