@@ -43,7 +43,11 @@ expected<void> link::send(wire::envelope_builder& message, std::chrono::millisec
     if (auto room = await_room_locked(lock, timeout, if_dying::deliver); !room) return room;
     bool burst = now - last_send < burst_gap;
     last_send = now;
-    if (!burst && batch.empty()) {
+    // While the socket is full, a batch would save no write, and its frame
+    // (with its list's unused slots) could pass the mailbox bound by more
+    // than a message: each message goes alone then.
+    if ((!burst && batch.empty()) || write_watched) {
+      batch.close_into(out);
       out.append(message.message());
       flush_locked();
       ++messages_in;
