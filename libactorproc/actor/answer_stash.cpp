@@ -33,6 +33,21 @@ std::optional<expected<wire::frame_ptr>> answer_stash::take_if_answer(kj::ArrayP
   return expected<wire::frame_ptr>(error(static_cast<errc>(failure.getCode()), failure.getMessage(), why));
 }
 
+std::optional<unique_fd> answer_stash::take_introduction(uint64_t peer) {
+  for (auto it = frames_.begin(); it != frames_.end(); ++it) {
+    if (it->first != 0) continue;  // from a direct channel: introductions come from the node
+    auto env = it->second->envelope();
+    if (env.isSystem() && env.getSystem().isPeer() && env.getSystem().getPeer() == peer && env.getFdCount() == 1) {
+      auto fds = it->second->take_fds();
+      bytes_ -= it->second->words().size() * sizeof(capnp::word);
+      frames_.erase(it);
+      if (fds.size() != 1) return std::nullopt;
+      return std::move(fds.front());
+    }
+  }
+  return std::nullopt;
+}
+
 std::pair<uint64_t, wire::frame_ptr> answer_stash::pop() {
   auto front = std::move(frames_.front());
   frames_.pop_front();

@@ -38,6 +38,10 @@ class answer_stash {
                                                           wire::frame_decoder& in);
   bool empty() const { return frames_.empty(); }
   bool over_limit() const { return bytes_ > limit; }
+  /// Takes out the mailbox's introduction of a direct channel to `peer`
+  /// (System.peer), if it is kept: the channel's descriptor, which the frame
+  /// kept with it; nullopt if there is none.
+  std::optional<unique_fd> take_introduction(uint64_t peer);
   /// The oldest frame kept, and the peer it came from; the stash must not be empty.
   std::pair<uint64_t, wire::frame_ptr> pop();
 

@@ -128,6 +128,11 @@ class worker_runtime final : public context, channel_failures {
     if (auto room = channels_.make_room(ch, timeout); !room) return room.error();
     return channels_.append_within_frame(channels_.output(ch), out, "message", std::move(fds));
   }
+  bool adopt_channel(actor_ref peer) override {
+    if (auto fd = stash_.take_introduction(peer.id)) channels_.add(peer.id, std::move(*fd));
+    channel* ch = channels_.find(peer.id);
+    return ch != nullptr && !ch->closed;
+  }
 
   int mailbox_descriptor() const override { return channels_.mailbox().fd.get(); }
 

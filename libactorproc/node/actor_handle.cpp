@@ -11,7 +11,7 @@ const std::string& actor_handle::name() const { return link_->name; }
 pid_t actor_handle::pid() const { return link_->pid; }
 
 expected<void> actor_handle::post(wire::envelope_builder& out, std::chrono::milliseconds timeout) const {
-  return link_->enqueue(out.message(), timeout, detail::delivery::user);
+  return link_->send(out, timeout);
 }
 
 expected<void> actor_handle::post_with_fds(wire::envelope_builder& out, std::chrono::milliseconds timeout,
@@ -70,7 +70,7 @@ actor_stats actor_handle::stats() const {
   s.messages_in = link_->messages_in.load();
   s.messages_out = link_->messages_out.load();
   std::lock_guard lock(link_->mutex);
-  s.mailbox_bytes = link_->out.size();
+  s.mailbox_bytes = link_->out.size() + link_->batch.size_bytes();
   return s;
 }
 

@@ -1,6 +1,10 @@
 #include "link.hpp"
 
+#include "descriptor_limit.hpp"
+
 #include <actorproc/process/pidfd.hpp>
+
+#include <sys/socket.h>
 
 #include <atomic>
 
@@ -25,19 +29,38 @@ bool refused_locked(const link& l, if_dying dying) {
 }  // namespace
 
 void link::flush_locked() {
+  batch.close_into(out);
   // While the socket is watched for writability it is known to be full: the
   // reactor flushes when it drains, and a send() now would only fail.
   if (out.empty() || write_watched) return;
   auto status = out.flush(socket.get());
   if (status == wire::flush_status::would_block) {
     write_watched = true;
-    owner.want_write(*this);
+    owner.watch_changed(*this);
   } else if (status == wire::flush_status::failed) {
     // The child's end is closed, so it has exited (a worker never closes its
     // mailbox): this write is the first to see the death, before the reactor.
     out.clear();
     death_seen = true;
   }
+}
+
+expected<void> link::await_room_locked(std::unique_lock<std::mutex>& lock, std::chrono::milliseconds timeout,
+                                       if_dying dying) {
+  if (has_room_locked() || refused_locked(*this, dying)) {
+    if (refused_locked(*this, dying)) return down_error(*this);
+    return {};  // the common case: no clock read
+  }
+  auto deadline = clock::now() + timeout;
+  while (!refused_locked(*this, dying) && !has_room_locked()) {
+    if (changed.wait_until(lock, deadline) == std::cv_status::timeout && !has_room_locked()) {
+      if (refused_locked(*this, dying)) break;
+      return error(errc::mailbox_full,
+                   "the mailbox of actor '" + name + "' stayed full for " + std::to_string(timeout.count()) + " ms");
+    }
+  }
+  if (refused_locked(*this, dying)) return down_error(*this);
+  return {};
 }
 
 expected<void> link::enqueue(capnp::MessageBuilder& message, std::chrono::milliseconds timeout, delivery how,
@@ -53,19 +76,13 @@ expected<void> link::enqueue(capnp::MessageBuilder& message, std::chrono::millis
   }
   std::unique_lock lock(mutex);
   if (how == delivery::user) {
-    auto deadline = clock::now() + timeout;
-    while (!refused_locked(*this, dying) && !has_room_locked()) {
-      if (changed.wait_until(lock, deadline) == std::cv_status::timeout && !has_room_locked()) {
-        if (refused_locked(*this, dying)) break;
-        return error(errc::mailbox_full,
-                     "the mailbox of actor '" + name + "' stayed full for " + std::to_string(timeout.count()) + " ms");
-      }
-    }
+    if (auto room = await_room_locked(lock, timeout, dying); !room) return room;
   }
   if (refused_locked(*this, dying)) return down_error(*this);
   if (how == delivery::ahead && fds.empty()) {
     out.append_ahead(message);
   } else {
+    batch.close_into(out);  // the host's sends before it go first
     out.append(message, std::move(fds));
   }
   flush_locked();
@@ -120,6 +137,7 @@ std::optional<expected<wire::frame_ptr>> link::call_unless_dying(wire::envelope_
 
 expected<wire::frame_ptr> link::await_answer(const std::shared_ptr<pending_request>& request, uint64_t correlation,
                                              clock::time_point deadline, std::chrono::milliseconds timeout) {
+  read_own_answer(*request, deadline);
   std::unique_lock wait(request->mutex);
   if (!request->done.wait_until(wait, deadline, [&] { return request->result.has_value(); })) {
     wait.unlock();
@@ -141,6 +159,23 @@ void link::call_async(wire::envelope_builder& builder, std::function<void(expect
   if (auto sent = start_request(builder, request, std::chrono::milliseconds(0), if_dying::deliver); !sent) {
     request->complete(sent.error());
   }
+}
+
+expected<void> connect_links(link& a, link& b, std::size_t actors) {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return socketpair_failed("connect", actors);
+  unique_fd end_a(sv[0]), end_b(sv[1]);
+  auto introduce = [](link& to, uint64_t peer, unique_fd fd) {
+    wire::envelope_builder out;
+    out.address(to.id, 0, 0);
+    out.envelope().setFdCount(1);
+    out.envelope().initSystem().setPeer(peer);
+    std::vector<unique_fd> fds;
+    fds.push_back(std::move(fd));
+    return to.enqueue(out.message(), {}, delivery::in_order, std::move(fds));
+  };
+  if (auto r = introduce(a, b.id, std::move(end_a)); !r) return r;
+  return introduce(b, a.id, std::move(end_b));
 }
 
 bool link::signal(int signo) {

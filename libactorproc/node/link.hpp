@@ -3,12 +3,16 @@
 //
 // Two kinds of state live here:
 // - reactor-owned (the decoder, the parked frame): touched only by the reactor
-//   thread, so unlocked;
+//   thread, so unlocked. The decoder has one exception: a host thread blocked
+//   in a request may read the link itself (link_reading.cpp), and holds the
+//   decoder then, handed over under `mutex` (host_reading / reactor_reading);
 // - shared (the output buffer, pending requests, the exit reason): under `mutex`,
 //   touched by any thread that sends and by the reactor.
 // Lock order: a thread holds at most one link's mutex at a time.
 
 #include <actorproc/base/expected.hpp>
+#include <actorproc/wire/batch_builder.hpp>
+#include <actorproc/wire/envelope.hpp>
 #include <actorproc/node/actor_handle.hpp>
 #include <actorproc/node/spawn_options.hpp>
 #include <actorproc/wire/frame_decoder.hpp>
@@ -61,15 +65,22 @@ struct pending_request {
 class link_owner {
  public:
   virtual ~link_owner() = default;
-  /// The socket of `l` has unwritten output: watch it for writability.
-  virtual void want_write(link& l) = 0;
+  /// What epoll must watch on `l`'s socket changed (unwritten output; input
+  /// taken by a host thread or given back). Caller holds l.mutex.
+  virtual void watch_changed(link& l) = 0;
   /// Begin the stop ladder of `l`.
   virtual void stop(link& l, exit_reason reason, std::chrono::milliseconds grace) = 0;
+  /// `l` holds a batch of host sends (link_batching.cpp): the reactor writes
+  /// it on its next turn. Any thread, without l.mutex.
+  virtual void flush_soon(link& l) = 0;
   /// Calls `on_down` once `l` has exited (at once if it has): on the node's one
   /// exit path, the CAF proxy of the process.
   virtual void monitor(link& l, std::function<void(actor_ref, const exit_reason&)> on_down) = 0;
   /// Waits up to `timeout` for `l`'s exit, on the same path.
   virtual expected<exit_reason> join(link& l, std::chrono::milliseconds timeout) = 0;
+  /// A host thread stopped reading `l` with work left for the reactor (frames
+  /// it does not handle, a deferred exit): the reactor reads `l` again soon.
+  virtual void hand_back(link& l) = 0;
 };
 
 enum class link_state { starting, running, exited };
@@ -100,6 +111,10 @@ enum class if_dying : uint8_t {
   refuse,
 };
 
+/// How long a batch of host sends may wait for more before the reactor writes
+/// it (link_batching.cpp): the most a message of a burst is delayed.
+inline constexpr std::chrono::microseconds batch_linger{50};
+
 struct link {
   link(uint64_t id, std::string name, pid_t pid, unique_fd socket, unique_fd pidfd, link_owner& owner,
        std::size_t mailbox_bytes, const wire::limits& limits)
@@ -110,6 +125,7 @@ struct link {
         owner(owner),
         mailbox_bytes(mailbox_bytes),
         max_frame_bytes(limits.max_frame_bytes),
+        limits(limits),
         in(limits),
         pidfd(std::move(pidfd)) {}
 
@@ -120,8 +136,9 @@ struct link {
   link_owner& owner;
   const std::size_t mailbox_bytes;
   const std::size_t max_frame_bytes;  // the worker refuses larger frames (and would stop)
+  const wire::limits limits;          // what it may send
 
-  // ---- reactor-owned
+  // ---- reactor-owned (the decoder: whoever reads, see link_reading.cpp)
   wire::frame_decoder in;
   wire::frame_ptr parked;         // a frame routed to a full mailbox, waiting for room
   uint64_t parked_on = 0;         // ... of this actor
@@ -141,6 +158,11 @@ struct link {
   std::condition_variable changed;  // room in `out`, readiness, exit
   unique_fd pidfd;                  // closed once reaped: never signals a reused pid
   wire::frame_writer out;
+  // Consecutive host sends, framed into `out` before anything else is
+  // appended to it or flushed (link_batching.cpp), so order is kept.
+  wire::batch_builder batch;
+  bool flush_scheduled = false;                  // the reactor will write the batch
+  std::chrono::steady_clock::time_point last_send;  // of the last host send
   bool write_watched = false;
   bool paused = false;  // reading stopped while a parked frame waits
   link_state state = link_state::starting;
@@ -154,6 +176,16 @@ struct link {
   std::optional<exit_reason> final_reason;
   std::unordered_map<uint64_t, std::shared_ptr<pending_request>> pending;
   std::vector<uint64_t> watchers;  // actors that asked (system monitor) to hear of this exit
+  // Who reads the socket (and so owns `in`): the reactor while reactor_reading,
+  // a host thread waiting for its answer while host_reading (the reactor's
+  // epoll then does not watch it for input), nobody otherwise.
+  bool reactor_reading = false;
+  bool host_reading = false;
+  // The reactor saw the process exit while a host thread read: it finishes the
+  // exit once the host thread hands the link back (its answer is read first).
+  bool exit_deferred = false;
+  // A read by a host thread failed as a protocol error: the reactor acts on it.
+  std::optional<std::string> read_failure;
 
   std::atomic<uint64_t> messages_in{0};
   std::atomic<uint64_t> messages_out{0};
@@ -168,9 +200,16 @@ struct link {
   /// `messages`: how many it carries (a batch carries several); `fds`: the
   /// descriptors that came with it, passed on with it.
   void append_locked(kj::ArrayPtr<const capnp::word> frame, std::size_t messages, std::vector<unique_fd> fds = {});
-  bool has_room_locked() const { return out.size() < mailbox_bytes; }
-  /// Flushes under the lock; registers for writability when the socket is full.
+  bool has_room_locked() const { return out.size() + batch.size_bytes() < mailbox_bytes; }
+  /// Frames the open batch of host sends into `out`, and flushes under the
+  /// lock; registers for writability when the socket is full.
   void flush_locked();
+  /// A one-way user message from a host thread, addressed here: written at
+  /// once when it follows no recent send, else batched with the sends around
+  /// it (link_batching.cpp). Waits for room like enqueue().
+  expected<void> send(wire::envelope_builder& message, std::chrono::milliseconds timeout);
+  /// For the reactor: writes the batch flush_soon() asked for.
+  void flush_batch();
 
   /// Sends a request and waits for its answer.
   expected<wire::frame_ptr> call(wire::envelope_builder& out, std::chrono::milliseconds timeout,
@@ -184,20 +223,48 @@ struct link {
   /// exactly once (see actor_handle::request_async).
   void call_async(wire::envelope_builder& out, std::function<void(expected<wire::frame_ptr>)> then);
 
+  /// Under `mutex`: input may be watched by epoll (nobody else reads it).
+  bool input_watched_locked() const { return !paused && !host_reading; }
+
+  /// For the reactor: takes the socket to read it; false while a host thread
+  /// reads it (it hands the link back when it stops).
+  bool begin_reactor_read();
+  void end_reactor_read();
+  /// For the reactor: an answer to one of the node's requests came from this
+  /// actor (a response or failure addressed to the node). Completes it.
+  void answer_arrived(schema::Envelope::Reader env, kj::ArrayPtr<const capnp::word> frame,
+                      std::vector<unique_fd> fds = {});
+
   bool signal(int signo);
   std::optional<exit_reason> exit_reason_now() const;
   /// Whether its death has been seen (or its exit is final).
   bool dying() const;
 
  private:
+  /// Under the lock: waits up to `timeout` for room for a user message;
+  /// mailbox_full if none came, actor_down if `dying` refuses to send.
+  expected<void> await_room_locked(std::unique_lock<std::mutex>& lock, std::chrono::milliseconds timeout,
+                                   if_dying dying);
   /// Addresses `builder` as a new request, registers `request` for its answer
   /// and sends it; on failure nothing stays registered. The correlation id.
   expected<uint64_t> start_request(wire::envelope_builder& builder, const std::shared_ptr<pending_request>& request,
                                    std::chrono::milliseconds timeout, if_dying dying, std::vector<unique_fd> fds = {});
+  /// While nobody else reads the socket, reads it on this thread until
+  /// `request` is answered, `deadline` passes, or a frame comes that only the
+  /// reactor handles (link_reading.cpp): the answer then costs no thread hop.
+  void read_own_answer(pending_request& request, std::chrono::steady_clock::time_point deadline);
+  /// One frame read by a host thread: completes the blocking request it
+  /// answers and returns true; false (nothing consumed) if it is anything else.
+  bool take_answer(kj::ArrayPtr<const capnp::word> frame);
   /// Waits for the answer to a started request, up to `deadline`.
   expected<wire::frame_ptr> await_answer(const std::shared_ptr<pending_request>& request, uint64_t correlation,
                                          std::chrono::steady_clock::time_point deadline,
                                          std::chrono::milliseconds timeout);
 };
+
+/// Gives `a` and `b` a direct socketpair: each gets its end with a `peer`
+/// introduction, in order with the rest of its mailbox (node::connect,
+/// context::connect). `actors` alive, for the error when no descriptor is left.
+expected<void> connect_links(link& a, link& b, std::size_t actors);
 
 }  // namespace actorproc::detail

@@ -9,6 +9,7 @@
 #include <actorproc/node/stop_ladder.hpp>
 
 #include <actorproc/process/fork_safety.hpp>
+#include "descriptor_limit.hpp"
 #include "link.hpp"
 #include "reactor.hpp"
 
@@ -113,6 +114,8 @@ struct node::impl final : detail::link_owner {
       }
       options.log("warning: " + *hazard + " (allowed by node_options::allow_other_threads)");
     }
+    // Before the fork, so the zygote and its workers start with it too.
+    if (auto raised = detail::raise_descriptor_limit()) options.log(*raised);
     const wire::limits& limits = options.limits;
     auto z = process::zygote::start(
         [actors, limits](const process::launch_request& request, unique_fd mailbox, std::vector<unique_fd> extra) {
@@ -140,7 +143,9 @@ struct node::impl final : detail::link_owner {
     system.reset();
   }
 
-  void want_write(detail::link& l) override { reactor->update_events_locked(l); }
+  void watch_changed(detail::link& l) override { reactor->update_events_locked(l); }
+  void hand_back(detail::link& l) override { reactor->hand_back(l); }
+  void flush_soon(detail::link& l) override { reactor->flush_soon(l); }
 
   void stop(detail::link& l, exit_reason reason, std::chrono::milliseconds grace) override {
     caf::actor proxy = proxy_for(l.id);
@@ -218,7 +223,7 @@ struct node::impl final : detail::link_owner {
 
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-      return error(errc::system_error, std::string("socketpair: ") + std::strerror(errno));
+      return detail::socketpair_failed("spawn '" + name + "'", reactor->size());
     }
     unique_fd node_end(sv[0]), child_end(sv[1]);
     process::launch_request request{std::string(type),    name,        id,
@@ -255,22 +260,7 @@ struct node::impl final : detail::link_owner {
   expected<void> connect(const actor_handle& a, const actor_handle& b) {
     auto la = reactor->find(a.id()), lb = reactor->find(b.id());
     if (!la || !lb) return error(errc::unknown_actor, "both actors must be alive to be connected");
-    int sv[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-      return error(errc::system_error, std::string("socketpair: ") + std::strerror(errno));
-    }
-    unique_fd end_a(sv[0]), end_b(sv[1]);
-    auto introduce = [](detail::link& to, uint64_t peer, unique_fd fd) {
-      wire::envelope_builder out;
-      out.address(to.id, 0, 0);
-      out.envelope().setFdCount(1);
-      out.envelope().initSystem().setPeer(peer);
-      std::vector<unique_fd> fds;
-      fds.push_back(std::move(fd));
-      return to.enqueue(out.message(), {}, detail::delivery::in_order, std::move(fds));
-    };
-    if (auto r = introduce(*la, lb->id, std::move(end_a)); !r) return r;
-    return introduce(*lb, la->id, std::move(end_b));
+    return detail::connect_links(*la, *lb, reactor->size());
   }
 
   entry_table actors;

@@ -16,14 +16,6 @@
 #include <cstring>
 
 namespace actorproc::detail {
-namespace {
-
-// epoll data: the actor id shifted left, the low bit set for its pidfd. Id 0 is the wake eventfd.
-uint64_t socket_key(uint64_t id) { return id << 1; }
-uint64_t pidfd_key(uint64_t id) { return (id << 1) | 1; }
-
-}  // namespace
-
 reactor::reactor(wire::limits limits, hooks h)
     : limits_(limits),
       hooks_(std::move(h)),
@@ -70,7 +62,7 @@ void reactor::add(std::shared_ptr<link> l) {
 void reactor::update_events_locked(link& l) {
   if (!l.socket_open) return;
   epoll_event ev{};
-  ev.events = (l.paused ? 0u : uint32_t{EPOLLIN}) | (l.write_watched ? uint32_t{EPOLLOUT} : 0u);
+  ev.events = (l.input_watched_locked() ? uint32_t{EPOLLIN} : 0u) | (l.write_watched ? uint32_t{EPOLLOUT} : 0u);
   ev.data.u64 = socket_key(l.id);
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, l.socket.get(), &ev);
 }
@@ -109,14 +101,25 @@ void reactor::run() {
   constexpr int max_events = 64;
   epoll_event events[max_events];
   while (!stopping_) {
-    int timeout = check_heartbeats();
-    int n = ::epoll_wait(epoll_.get(), events, max_events, timeout);
+    int heartbeat_ms = check_heartbeats();
+    auto linger = flush_lingering();
+    timespec timeout{};
+    timespec* wait = nullptr;  // none: until an event
+    if (heartbeat_ms >= 0 || linger) {
+      auto ns = std::chrono::nanoseconds(linger.value_or(std::chrono::milliseconds(heartbeat_ms)));
+      if (heartbeat_ms >= 0) ns = std::min<std::chrono::nanoseconds>(ns, std::chrono::milliseconds(heartbeat_ms));
+      timeout.tv_sec = ns.count() / 1'000'000'000;
+      timeout.tv_nsec = ns.count() % 1'000'000'000;
+      wait = &timeout;
+    }
+    int n = ::epoll_pwait2(epoll_.get(), events, max_events, wait, nullptr);
     if (n < 0 && errno != EINTR) break;
     for (int i = 0; i < n; ++i) {
       uint64_t key = events[i].data.u64;
       if (key == 0) {  // the wake eventfd
         uint64_t count;
         (void)!::read(wake_.get(), &count, sizeof count);
+        serve_host_threads();
         continue;
       }
       auto l = find(key >> 1);
@@ -142,7 +145,13 @@ void reactor::on_socket_event(link& l, uint32_t events) {
     l.changed.notify_all();  // senders waiting for room
     wake_parked(l);
   }
-  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_and_route(l);
+  // While a host thread reads the link (link_reading.cpp), epoll does not
+  // watch its input, but reports a hang-up anyway: that thread sees it too,
+  // and hands the link back.
+  if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && l.begin_reactor_read()) {
+    read_and_route(l);
+    l.end_reactor_read();
+  }
 }
 
 }  // namespace actorproc::detail

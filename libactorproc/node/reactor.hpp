@@ -30,6 +30,10 @@
 
 namespace actorproc::detail {
 
+// epoll data: the actor id shifted left, the low bit set for its pidfd. Id 0 is the wake eventfd.
+inline uint64_t socket_key(uint64_t id) { return id << 1; }
+inline uint64_t pidfd_key(uint64_t id) { return (id << 1) | 1; }
+
 class reactor {
  public:
   struct hooks {
@@ -48,6 +52,13 @@ class reactor {
   /// Watches `l`'s socket for writability (caller holds l.mutex).
   void update_events_locked(link& l);
 
+  /// A host thread stopped reading `l` (link_reading.cpp) and left work for
+  /// the reactor: frames, a deferred exit. Any thread.
+  void hand_back(link& l);
+  /// A host thread left a batch of sends in `l` (link_batching.cpp): written
+  /// on the reactor's next turn. Any thread.
+  void flush_soon(link& l);
+
   std::shared_ptr<link> find(uint64_t id) const;
   /// How a recently exited actor ended (nullopt if unknown or long gone).
   std::optional<exit_reason> exit_reason_of(uint64_t id) const;
@@ -60,6 +71,14 @@ class reactor {
   void run();
   void on_socket_event(link& l, uint32_t events);
   void on_exit(const std::shared_ptr<link>& l);
+  // What host threads left for the reactor: links to read again, batches to write.
+  void serve_host_threads();
+  // Reads again a link a host thread handed back.
+  void take_back(const std::shared_ptr<link>& l);
+  // Writes the batches whose linger has passed; how long until the next is due.
+  std::optional<std::chrono::nanoseconds> flush_lingering();
+  // Wakes the reactor once for `id`, put in `queue`.
+  void wake_for(std::vector<uint64_t>& queue, uint64_t id);
   // Reads what the socket has and routes every complete frame.
   void read_and_route(link& l);
   void route_buffered(link& l);
@@ -97,6 +116,11 @@ class reactor {
   std::vector<uint64_t> heartbeat_links_;     // actors with heartbeats on
   uint64_t heartbeat_sequence_ = 0;           // reactor thread only
   std::vector<std::shared_ptr<link>> dirty_;  // destinations with routed frames not yet written
+  std::mutex host_work_mutex_;
+  std::vector<uint64_t> handed_back_;  // links host threads stopped reading
+  std::vector<uint64_t> to_flush_;     // links with a batch of host sends to write
+  // Reactor thread only: those batches, each with the time it is due.
+  std::vector<std::pair<std::chrono::steady_clock::time_point, std::shared_ptr<link>>> lingering_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };

@@ -37,6 +37,22 @@ void reactor::stop_reading(link& l) {
 }
 
 void reactor::on_exit(const std::shared_ptr<link>& l) {
+  {
+    std::lock_guard lock(l->mutex);
+    if (l->host_reading) {
+      // A host thread reads what it sent (its answer, maybe): the exit is
+      // finished once it hands the link back. Unwatched meanwhile, since a
+      // pidfd stays readable.
+      l->exit_deferred = true;
+      ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, l->pidfd.get(), nullptr);
+      return;
+    }
+    l->reactor_reading = true;  // to the end: the socket closes below
+  }
+  struct reading_done {
+    link& l;
+    ~reading_done() { l.end_reactor_read(); }
+  } done{*l};
   // Whatever it sent before dying (its exit announcement above all) is read first.
   for (int reads = 0; l->socket_open && !l->parked && reads < 1024; ++reads) {
     std::size_t before = l->in.buffered_bytes();
@@ -83,6 +99,7 @@ void reactor::on_exit(const std::shared_ptr<link>& l) {
     // counts descriptors right after join() must not find them.
     l->pidfd.reset();
     l->socket.reset();
+    l->batch.close_into(l->out);  // lost with the process, as what was still buffered
     l->out.clear();
     pending.swap(l->pending);
     watchers.swap(l->watchers);

@@ -17,6 +17,9 @@ bool drained_enough(const link& l) { return l.out.size() <= l.mailbox_bytes / 2;
 }  // namespace
 
 void reactor::read_and_route(link& l) {
+  // Frames a host thread read and left (link_reading.cpp) go first; and only
+  // a stream with no complete frame left that ends counts as truncated.
+  route_buffered(l);
   if (!l.socket_open || l.parked) return;
   wire::read_status status;
   try {
@@ -163,6 +166,8 @@ void reactor::resume(link& l) {
   {
     std::lock_guard lock(l.mutex);
     l.paused = false;
+    // Still the reactor's to read: the frames behind the parked one come first.
+    l.reactor_reading = true;
     update_events_locked(l);
   }
   // Counted when it was first routed.
@@ -170,6 +175,7 @@ void reactor::resume(link& l) {
   bool delivered = route(l, frame->words(), frame->take_fds());
   l.messages_out -= messages;
   if (delivered) route_buffered(l);
+  l.end_reactor_read();
   if (l.reaped && !l.parked) {
     if (auto exited = find(l.id)) on_exit(exited);  // reads what is left, then finishes the exit
   }
@@ -179,27 +185,9 @@ void reactor::to_node(link& from, schema::Envelope::Reader env, kj::ArrayPtr<con
                       std::vector<unique_fd> fds) {
   switch (env.which()) {
     case schema::Envelope::RESPONSE:
-    case schema::Envelope::FAILURE: {
-      std::shared_ptr<pending_request> request;
-      {
-        std::lock_guard lock(from.mutex);
-        auto it = from.pending.find(env.getCorrelation());
-        if (it == from.pending.end()) return;  // its requester timed out and left
-        request = std::move(it->second);
-        from.pending.erase(it);
-      }
-      if (env.isResponse()) {
-        auto answer = std::make_unique<wire::owned_frame>(frame, limits_);
-        answer->attach_fds(std::move(fds));  // a reply_with_fds: message<R>::take_fds()
-        request->complete(std::move(answer));
-      } else {
-        auto failure = env.getFailure();
-        std::optional<exit_reason> why;
-        if (failure.hasReason()) why = wire::read_exit_reason(failure.getReason());
-        request->complete(error(static_cast<errc>(failure.getCode()), failure.getMessage(), why));
-      }
+    case schema::Envelope::FAILURE:
+      from.answer_arrived(env, frame, std::move(fds));  // a reply_with_fds: message<R>::take_fds()
       return;
-    }
     case schema::Envelope::SYSTEM:
       break;
     default:
@@ -239,6 +227,23 @@ void reactor::to_node(link& from, schema::Envelope::Reader env, kj::ArrayPtr<con
       wire::write_exit_reason(down.initReason(),
                               exit_reason_of(system.getMonitor())
                                   .value_or(exit_reason::because(exit_reason::kind::normal, "noproc: no such actor")));
+      from.enqueue(out.message(), {}, delivery::in_order);
+      break;
+    }
+    case schema::System::CONNECT: {
+      // context::connect: both introductions go first, then the answer.
+      uint64_t peer_id = system.getConnect();
+      auto peer = find(peer_id);
+      expected<void> made = error(errc::unknown_actor, "no actor with id " + std::to_string(peer_id) + " is alive");
+      if (peer.get() == &from) made = error(errc::invalid_argument, "an actor cannot connect to itself");
+      else if (peer) made = connect_links(from, *peer, size());
+      if (!made) {
+        answer_failure(from, 0, env.getCorrelation(), made.error().code, made.error().message);
+        break;
+      }
+      wire::envelope_builder out;
+      out.address(from.id, 0, env.getCorrelation());
+      out.envelope().initResponse();
       from.enqueue(out.message(), {}, delivery::in_order);
       break;
     }

@@ -51,6 +51,7 @@ void check_fields(schema::Envelope::Reader root) {
         case schema::System::HEARTBEAT:
         case schema::System::PEER:
         case schema::System::CREDIT:
+        case schema::System::CONNECT:
           return;
         default:
           throw protocol_error("unknown system message kind " + std::to_string(static_cast<uint16_t>(system.which())));

@@ -12,8 +12,13 @@ namespace actorproc::wire {
 namespace {
 
 constexpr std::size_t word_bytes = sizeof(capnp::word);
-// Read this much per recvmsg(): many small frames per system call.
+// Read up to this much per recvmsg(): many small frames per system call.
 constexpr std::size_t read_chunk = 64 * 1024;
+// A decoder starts with room for this much, and doubles it, up to read_chunk,
+// each time a read fills all the room it had: an idle peer (a node has
+// thousands) costs a page, not 64 KiB, while a busy one soon reads read_chunk
+// at a time.
+constexpr std::size_t first_chunk = 2 * 1024;
 
 uint32_t load_u32(const std::byte* p) {
   uint32_t v;
@@ -24,7 +29,7 @@ uint32_t load_u32(const std::byte* p) {
 }  // namespace
 
 frame_decoder::frame_decoder(limits lim, std::size_t keep_bytes)
-    : limits_(lim), keep_bytes_(std::max(keep_bytes, 2 * read_chunk)) {}
+    : limits_(lim), keep_bytes_(std::max(keep_bytes, 2 * read_chunk)), chunk_(first_chunk) {}
 
 void frame_decoder::reallocate(std::size_t words) {
   std::size_t live = end_ - begin_;
@@ -63,7 +68,7 @@ read_status frame_decoder::read_from(int fd, bool block) {
   // Otherwise a chunk, for as many small frames as one read can bring.
   std::size_t missing = wanted_ > buffered_bytes() ? wanted_ - buffered_bytes() : 0;
   std::size_t room = capacity_words_ * word_bytes - end_;
-  if (missing > 0 ? room < missing : room < read_chunk) reserve_tail(missing > 0 ? missing : read_chunk);
+  if (missing > 0 ? room < missing : room < chunk_) reserve_tail(missing > 0 ? missing : chunk_);
   room = capacity_words_ * word_bytes - end_;
 
   iovec iov{base() + end_, room};
@@ -104,6 +109,7 @@ read_status frame_decoder::read_from(int fd, bool block) {
   }
 
   if (n == 0) return buffered_bytes() == 0 ? read_status::end_of_stream : read_status::truncated;
+  if (static_cast<std::size_t>(n) == room && chunk_ < read_chunk) chunk_ = std::min(2 * chunk_, read_chunk);
   end_ += static_cast<std::size_t>(n);
   return read_status::data;
 }

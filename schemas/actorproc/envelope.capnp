@@ -63,6 +63,8 @@ struct System {
     heartbeat @5 :UInt64;   # either way: liveness probe (answered with the same value)
     peer @6 :UInt64;        # node -> worker: the attached fd is a direct channel to this actor
     credit @7 :UInt32;      # reserved for credit-based flow control
+    connect @8 :UInt64;     # worker -> node, as a request: a direct channel to this actor (context::connect);
+                            # answered (an empty response) after both actors' `peer` introductions
   }
 }
 

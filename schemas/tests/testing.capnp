@@ -26,6 +26,7 @@ struct SendGarbage {
   kind @0 :Kind;
   enum Kind { tooManySegments @0; oversized @1; badPointer @2; unknownKind @3; truncated @4; spoofedSender @5; emptyFrame @6; wrongPointerKind @7; batchWithCorrelation @8; }
 }
+struct Connect { target @0 :UInt64; }    # context::connect to target; answered with an Echo: "connected" or the error
 struct Tick {}
 struct Stats {}
 struct Report { received @0 :UInt64; text @1 :Text; }

@@ -140,7 +140,7 @@ struct echo {
   using handles =
       actorproc::handles<testing::Echo, testing::Crash, testing::Nap, testing::WhoAmI, testing::Relay,
                          testing::SendGarbage, testing::Tick, testing::Stats, testing::Watch, testing::Flood,
-                         testing::Seq, testing::SeqStats, testing::NestedSend, testing::BigReply>;
+                         testing::Seq, testing::SeqStats, testing::NestedSend, testing::BigReply, testing::Connect>;
 
   explicit echo(actorproc::context& ctx) {
     // args[0], if given, is a delay in milliseconds per Tick: a slow consumer.
@@ -278,6 +278,12 @@ struct echo {
 
   void on(testing::BigReply::Reader m, actorproc::context& ctx) {
     std::string text(m.getBytes(), 'x');
+    ctx.reply<testing::Echo>([&](testing::Echo::Builder b) { b.setText(text); });
+  }
+
+  void on(testing::Connect::Reader m, actorproc::context& ctx) {
+    auto made = ctx.connect({m.getTarget()});
+    std::string text = made ? "connected" : to_string(made.error());
     ctx.reply<testing::Echo>([&](testing::Echo::Builder b) { b.setText(text); });
   }
 

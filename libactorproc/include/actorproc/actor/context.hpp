@@ -191,6 +191,24 @@ class context {
   /// Asks the node to tell this actor (the actor's on_down) when `who` exits.
   virtual void monitor(actor_ref who) = 0;
 
+  /// Asks the node for a direct channel to `peer`, as node::connect does from
+  /// the host: once it returns, this actor's sends and requests to `peer`, and
+  /// `peer`'s to this actor, go over their own socketpair and never through
+  /// the node. Messages sent before it, routed through the node, still arrive
+  /// first (both introductions follow them on their mailboxes). It returns at
+  /// once if the channel exists. A dead `peer` closes the channel: requests on
+  /// it then fail with actor_down, as on any direct channel. Fails with
+  /// unknown_actor (no such actor alive), invalid_argument (itself), timeout,
+  /// or system_error (the node has no descriptor left).
+  expected<void> connect(actor_ref peer, std::chrono::milliseconds timeout = default_timeout) {
+    if (adopt_channel(peer)) return {};
+    wire::envelope_builder out;
+    out.envelope().initSystem().setConnect(peer.id);
+    if (auto answer = call({0}, out, timeout, {}); !answer) return answer.error();
+    adopt_channel(peer);  // its introduction came just before the answer: the next sends go direct
+    return {};
+  }
+
   /// Calls `on_ready(revents)` on this actor's thread, between two handlers,
   /// whenever poll(2) finds `fd` ready for `events` (POLLIN and/or POLLOUT;
   /// POLLHUP and POLLERR are always reported). Level-triggered: it is called
@@ -229,6 +247,9 @@ class context {
   virtual expected<void> post(actor_ref to, wire::envelope_builder& out, std::vector<unique_fd> fds,
                               std::chrono::milliseconds timeout) = 0;
   virtual void respond(wire::envelope_builder& out, std::vector<unique_fd> fds) = 0;
+  /// Whether a direct channel to `peer` is open, once the introduction of
+  /// one, if it was kept while a request waited, has been taken (connect()).
+  virtual bool adopt_channel(actor_ref peer) = 0;
   /// Sends an answer already addressed to a deferred request.
   virtual void answer(const deferred_reply& pending, wire::envelope_builder& out) = 0;
   /// The worker's mailbox socket, for fault injection only (detail::mailbox_fd).

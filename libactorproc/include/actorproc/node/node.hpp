@@ -29,6 +29,11 @@
 // their mailbox (and the ones given in spawn_options::fds), and die with the node
 // even when it is SIGKILLed (PR_SET_PDEATHSIG plus a parent check).
 //
+// Descriptors: each actor holds two in the node (its mailbox socket and its
+// pidfd). The constructor raises the soft RLIMIT_NOFILE to the hard limit and
+// logs it; a spawn that finds none left fails with system_error naming the
+// limit and the number of actors alive.
+//
 // Destroying the node stops every actor (stop message, then SIGTERM, then
 // SIGKILL, all within node_options::shutdown_grace) and waits until all are reaped.
 //

@@ -63,6 +63,13 @@ class batch_builder {
     payload.setTypeId(capnp::typeId<T>());
     return payload.getBody().template initAs<T>();
   }
+  /// Adds a copy of a message built elsewhere: its schema type id and body.
+  /// For senders that must not build under the batch's lock (the host's).
+  void add_copy(uint64_t type_id, capnp::AnyPointer::Reader body) {
+    auto payload = list_[count_++];
+    payload.setTypeId(type_id);
+    payload.getBody().set(body);
+  }
   /// Takes back the message added at `index` (its filling failed, or it is
   /// too large). With `compact`, the other messages are copied into a fresh
   /// batch, so the frame keeps nothing of the dropped one (its words stay

@@ -146,6 +146,7 @@ class frame_decoder {
 
   limits limits_;
   std::size_t keep_bytes_;
+  std::size_t chunk_;  // what one read asks for at least (frame_decoder.cpp: first_chunk)
   // Word-typed so every frame starts aligned; left uninitialized (a large
   // frame's pages are first touched by the read that fills them).
   std::unique_ptr<capnp::word[]> buffer_;
