@@ -1,5 +1,7 @@
 #include "answer_stash.hpp"
 
+#include "channel.hpp"
+
 #include <actorproc/wire/envelope.hpp>
 
 namespace actorproc::detail {
@@ -31,6 +33,24 @@ std::optional<expected<wire::frame_ptr>> answer_stash::take_if_answer(kj::ArrayP
   std::optional<exit_reason> why;
   if (failure.hasReason()) why = wire::read_exit_reason(failure.getReason());
   return expected<wire::frame_ptr>(error(static_cast<errc>(failure.getCode()), failure.getMessage(), why));
+}
+
+std::optional<expected<wire::frame_ptr>> answer_stash::collect(channel_set& channels, uint64_t correlation,
+                                                               const wire::limits& limits,
+                                                               channel_failures& failures) {
+  for (std::size_t i = 0; i < channels.size(); ++i) {
+    channel& ch = channels[i];
+    std::optional<kj::ArrayPtr<const capnp::word>> frame;
+    while (channels.next_frame(ch, frame) && frame) {
+      try {
+        if (auto answer = take_if_answer(*frame, ch.peer, correlation, limits, ch.in)) return answer;
+      } catch (const wire::protocol_error& e) {
+        failures.protocol_failure(ch, e.what());
+        return expected<wire::frame_ptr>(error(errc::protocol_error, e.what()));
+      }
+    }
+  }
+  return std::nullopt;
 }
 
 std::optional<unique_fd> answer_stash::take_introduction(uint64_t peer) {

@@ -20,6 +20,9 @@
 
 namespace actorproc::detail {
 
+class channel_set;
+class channel_failures;
+
 /// The next `count` descriptors of `in`, in stream order.
 std::vector<unique_fd> take_fds(wire::frame_decoder& in, std::size_t count);
 
@@ -36,6 +39,11 @@ class answer_stash {
   std::optional<expected<wire::frame_ptr>> take_if_answer(kj::ArrayPtr<const capnp::word> frame, uint64_t peer,
                                                           uint64_t correlation, const wire::limits& limits,
                                                           wire::frame_decoder& in);
+  /// Reads every frame `channels` hold now, through take_if_answer(): the
+  /// answer to `correlation` if it came, else nullopt with the rest kept. A
+  /// malformed frame is reported to `failures` and returned as protocol_error.
+  std::optional<expected<wire::frame_ptr>> collect(channel_set& channels, uint64_t correlation,
+                                                   const wire::limits& limits, channel_failures& failures);
   bool empty() const { return frames_.empty(); }
   bool over_limit() const { return bytes_ > limit; }
   /// Takes out the mailbox's introduction of a direct channel to `peer`

@@ -39,8 +39,6 @@ constexpr std::size_t look_behind_read_limit = 2 << 20;
 // How long the final exit announcement may take to leave.
 constexpr auto exit_flush_timeout = 1000ms;
 
-using frame_view = std::optional<kj::ArrayPtr<const capnp::word>>;
-
 class worker_runtime final : public context, channel_failures {
  public:
   worker_runtime(const process::launch_request& request, unique_fd mailbox, std::vector<unique_fd> extras,
@@ -176,7 +174,7 @@ class worker_runtime final : public context, channel_failures {
     }
     for (std::size_t i = 0; i < channels_.size(); ++i) {
       channel& ch = channels_[i];
-      frame_view frame;
+      std::optional<kj::ArrayPtr<const capnp::word>> frame;
       uint64_t position = ch.in.position();
       if (!channels_.next_frame(ch, frame)) return;
       if (frame && i == 0 && lane_.taken_ahead(position, frame->size() * sizeof(capnp::word))) return;
@@ -230,13 +228,9 @@ class worker_runtime final : public context, channel_failures {
     if (port_.wait(poll_fds_, timeout) > 0) channels_.absorb(poll_fds_);
   }
 
-  // Writes what the actor's pipe ends hold before it waits (wait_hooks.hpp):
-  // what their sockets take now, then the channels, then the rest.
+  // Writes what the actor's pipe ends hold before it waits (wait_hooks.hpp).
   void run_wait_hooks() {
-    if (hooks_.empty()) return;
-    hooks_.run(false);
-    channels_.flush_all();
-    hooks_.run(true);
+    hooks_.run_before_wait([this] { channels_.flush_all(); });
   }
 
   // Waits for input in recvmsg on the mailbox, without poll: one system call
@@ -296,7 +290,7 @@ class worker_runtime final : public context, channel_failures {
     replied_ = false;
     run_guarded([&] {
       if (!actor_->dispatch(payload.getTypeId(), payload.getBody(), *this)) {
-        std::string what = "actor '" + name() + "' has no handler for schema type " + hex(payload.getTypeId());
+        std::string what = "actor '" + name() + "' has no handler for schema type " + type_id_text(payload.getTypeId());
         if (current_correlation_ != 0) {
           fail_current(errc::unhandled_message, what);
         } else {
@@ -349,22 +343,9 @@ class worker_runtime final : public context, channel_failures {
   // Waits for the answer to `correlation`, keeping every other message for later.
   expected<wire::frame_ptr> await_answer(uint64_t sent_to_peer, uint64_t correlation, clock::time_point deadline) {
     for (;;) {
-      for (std::size_t i = 0; i < channels_.size(); ++i) {
-        channel& ch = channels_[i];
-        frame_view frame;
-        while (channels_.next_frame(ch, frame) && frame) {
-          std::optional<expected<wire::frame_ptr>> answer;
-          try {
-            answer = stash_.take_if_answer(*frame, ch.peer, correlation, limits_, ch.in);
-          } catch (const wire::protocol_error& e) {
-            protocol_failure(ch, e.what());
-            return error(errc::protocol_error, e.what());
-          }
-          if (answer) return std::move(*answer);
-        }
-        if (stopping_ && reason_.what == exit_reason::kind::protocol_error) {
-          return error(errc::protocol_error, "the mailbox is broken");
-        }
+      if (auto answer = stash_.collect(channels_, correlation, limits_, *this)) return std::move(*answer);
+      if (stopping_ && reason_.what == exit_reason::kind::protocol_error) {
+        return error(errc::protocol_error, "the mailbox is broken");
       }
       if (stash_.over_limit()) {
         return error(errc::mailbox_full, "more than " + std::to_string(answer_stash::limit) +
@@ -434,11 +415,6 @@ class worker_runtime final : public context, channel_failures {
   void log(const std::string& what) const {
     std::fprintf(stderr, "actorproc: actor '%s' (id %llu): %s\n", name().c_str(), static_cast<unsigned long long>(id()),
                  what.c_str());
-  }
-  static std::string hex(uint64_t v) {
-    char text[24];
-    std::snprintf(text, sizeof text, "0x%016llx", static_cast<unsigned long long>(v));
-    return text;
   }
 
   wire::limits limits_;

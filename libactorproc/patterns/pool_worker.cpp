@@ -1,6 +1,8 @@
 // The worker side of the pool: the actor that runs chunks of tasks, and its registration.
 #include "pool_worker.hpp"
 
+#include <actorproc/base/type_id_text.hpp>
+
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -27,10 +29,8 @@ void pool_worker::on(schema::PoolRun::Reader run, context& ctx) {
       };
       const auto* fn = functions_->find(tasks[i].getTaskType());
       if (fn == nullptr) {
-        char text[96];
-        std::snprintf(text, sizeof text, "no function of this pool takes tasks of type 0x%016llx",
-                      static_cast<unsigned long long>(tasks[i].getTaskType()));
-        fail(errc::unhandled_message, text);
+        fail(errc::unhandled_message, "no function of this pool takes tasks of type " +
+                                          type_id_text(tasks[i].getTaskType()));
         continue;
       }
       out.setResultType(fn->result_type);

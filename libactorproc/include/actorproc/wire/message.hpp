@@ -6,6 +6,7 @@
 // threads. Reading it costs no decoding: Cap'n Proto reads the bytes in place.
 
 #include <actorproc/base/expected.hpp>
+#include <actorproc/base/type_id_text.hpp>
 #include <actorproc/base/unique_fd.hpp>
 #include <actorproc/envelope.capnp.h>
 #include <actorproc/wire/limits.hpp>
@@ -74,7 +75,8 @@ class message : private detail::frame_holder, public T::Reader {
   static expected<message> from(std::shared_ptr<wire::owned_frame> frame, schema::Payload::Reader payload) {
     auto type = payload.getTypeId();
     if (type != capnp::typeId<T>()) {
-      return error(errc::type_mismatch, "expected schema type " + hex(capnp::typeId<T>()) + ", got " + hex(type));
+      return error(errc::type_mismatch,
+                   "expected schema type " + type_id_text(capnp::typeId<T>()) + ", got " + type_id_text(type));
     }
     return message(std::move(frame), payload);
   }
@@ -92,11 +94,6 @@ class message : private detail::frame_holder, public T::Reader {
   // The frame lives on the heap, so the Reader's pointers survive moves of the message.
   message(std::shared_ptr<wire::owned_frame> f, schema::Payload::Reader payload)
       : detail::frame_holder{std::move(f)}, T::Reader(payload.getBody().template getAs<T>()) {}
-  static std::string hex(uint64_t v) {
-    char text[24];
-    std::snprintf(text, sizeof text, "0x%016llx", static_cast<unsigned long long>(v));
-    return text;
-  }
 };
 
 }  // namespace actorproc

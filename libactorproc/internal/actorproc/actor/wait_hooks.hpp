@@ -65,6 +65,16 @@ class wait_hooks {
   /// the others again.
   void run(bool wait, const wait_hook* except = nullptr);
   bool empty() const { return count_ == 0; }
+  /// Before the actor waits: what the hooks' sockets take now, then
+  /// `flush_channels()` (the actor's own sends: a peer a pipe end waits on may
+  /// itself wait for them), then the rest, waiting up to each end's linger.
+  template <class Flush>
+  void run_before_wait(Flush&& flush_channels) {
+    if (empty()) return;
+    run(false);
+    flush_channels();
+    run(true);
+  }
 
  private:
   // A handful of pipe ends at most: a small array, no allocation per wait.
