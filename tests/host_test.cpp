@@ -4,6 +4,7 @@
 #define BOOST_TEST_MODULE host
 #define BOOST_TEST_NO_MAIN
 #include "test_main.hpp"
+#include "helpers.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -127,16 +128,13 @@ int in_child(const std::function<int()>& body) {
     std::fflush(nullptr);
     ::_exit(rc);
   }
-  auto deadline = std::chrono::steady_clock::now() + patience;
   int status = 0;
-  while (::waitpid(pid, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      return 99;
-    }
-    std::this_thread::sleep_for(1ms);  // polling a child's exit, bounded by the deadline
+  if (!test_helpers::wait_gone(pid, patience)) {  // its pidfd: the exit itself, not a poll
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    return 99;
   }
+  ::waitpid(pid, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
 }
 
