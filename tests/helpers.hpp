@@ -9,10 +9,13 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <map>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 
 namespace test_helpers {
 
@@ -27,19 +30,55 @@ inline int open_fd_count() {
   return count - 1;  // the directory's own descriptor
 }
 
-/// "3 -> socket:[123], 4 -> anon_inode:[pidfd], ..." for failure messages.
-inline std::string describe_fds() {
-  std::string out;
+/// Open descriptors of this process, by number, with what each refers to.
+using fd_table = std::map<int, std::string>;
+
+/// The open descriptors now. One that closes while being listed is left out,
+/// and so is the listing's own.
+inline fd_table open_fds() {
+  fd_table out;
   DIR* dir = ::opendir("/proc/self/fd");
+  int own = ::dirfd(dir);
   while (dirent* entry = ::readdir(dir)) {
     if (entry->d_name[0] == '.') continue;
+    int fd = std::atoi(entry->d_name);
+    if (fd == own) continue;
     char target[256] = {};
     std::string path = std::string("/proc/self/fd/") + entry->d_name;
-    (void)!::readlink(path.c_str(), target, sizeof target - 1);
-    out += std::string(entry->d_name) + " -> " + target + ", ";
+    if (::readlink(path.c_str(), target, sizeof target - 1) <= 0) continue;
+    out.emplace(fd, target);
   }
   ::closedir(dir);
   return out;
+}
+
+/// "3 -> socket:[123], 4 -> anon_inode:[pidfd], ..." for failure messages.
+inline std::string describe_fds() {
+  std::string out;
+  for (auto& [fd, target] : open_fds()) out += std::to_string(fd) + " -> " + target + ", ";
+  return out;
+}
+
+/// What is open now and was not open in `before` (the same number referring to
+/// the same thing): "" when nothing leaked, otherwise the descriptors that did,
+/// then everything open. A descriptor that appears and closes within `patience`
+/// does not count: sanitizer runtimes open and close descriptors of their own
+/// on other threads (TSan was seen to), and nothing else tells us when they are
+/// done, hence the short sleeps between looks.
+inline std::string fds_opened_since(const fd_table& before,
+                                    std::chrono::milliseconds patience = std::chrono::milliseconds(500)) {
+  auto deadline = std::chrono::steady_clock::now() + patience;
+  for (;;) {
+    fd_table now = open_fds();
+    std::string leaked;
+    for (auto& [fd, target] : now) {
+      auto was = before.find(fd);
+      if (was == before.end() || was->second != target) leaked += std::to_string(fd) + " -> " + target + ", ";
+    }
+    if (leaked.empty()) return leaked;
+    if (std::chrono::steady_clock::now() >= deadline) return "leaked: " + leaked + "\nopen: " + describe_fds();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 /// Pids of this process's children, zombies included, over all its threads.

@@ -450,7 +450,7 @@ BOOST_AUTO_TEST_CASE(run_command_uses_the_given_environment_and_directory) {
 }
 
 BOOST_AUTO_TEST_CASE(run_command_fails_clearly_and_leaves_nothing_behind) {
-  int fds_before = test_helpers::open_fd_count();
+  auto fds_before = test_helpers::open_fds();
   auto children_before = test_helpers::children_of_self();
 
   auto missing = run_command({"actorproc-no-such-command"});
@@ -477,20 +477,20 @@ BOOST_AUTO_TEST_CASE(run_command_fails_clearly_and_leaves_nothing_behind) {
   BOOST_REQUIRE(!empty);
   BOOST_TEST((empty.error().code == errc::invalid_argument));
 
-  BOOST_TEST(test_helpers::open_fd_count() == fds_before, test_helpers::describe_fds());
+  BOOST_TEST(test_helpers::fds_opened_since(fds_before) == "");
   BOOST_TEST(test_helpers::children_of_self() == children_before);  // killed and reaped: no zombie
 }
 
 BOOST_AUTO_TEST_CASE(run_command_works_beside_a_node_without_disturbing_it) {
   node n{table()};
   auto echo = n.spawn("echo").value();
-  int fds_before = test_helpers::open_fd_count();
+  auto fds_before = test_helpers::open_fds();
   for (int i = 0; i < 20; ++i) {
     auto r = run_command({"echo", std::to_string(i)});
     BOOST_REQUIRE(r);
     BOOST_REQUIRE(r->out == std::to_string(i) + "\n");
   }
-  BOOST_TEST(test_helpers::open_fd_count() == fds_before, test_helpers::describe_fds());
+  BOOST_TEST(test_helpers::fds_opened_since(fds_before) == "");
   BOOST_TEST(test_helpers::children_of_self() == (std::set<pid_t>{n.zygote_pid(), echo.pid()}));
   BOOST_TEST(echo.alive());
 }
