@@ -133,12 +133,31 @@ piper_with_pipe spawn_piper(node& n, bool duplex = true) {
   return {n.spawn("piper", std::move(with_pipe)).value(), std::move(mine)};
 }
 
-void start_flood(const actor_handle& piper, uint32_t count, uint32_t bytes, Finish finish) {
-  BOOST_REQUIRE(piper.send<testing::PipeFlood>([&](testing::PipeFlood::Builder b) {
+// What a piper is asked to send on its end, and how it finishes.
+struct flood {
+  uint32_t count = 1;
+  uint32_t bytes = 16;
+  Finish finish = Finish::REPORT_AND_IDLE;
+  uint32_t send_timeout_millis = 0;  // 0: the pipe's default
+  uint32_t linger_millis = 0;        // 0: the pipe's default
+  void fill(testing::PipeFlood::Builder b) const {
     b.setCount(count);
     b.setBytes(bytes);
     b.setFinish(finish);
-  }));
+    if (send_timeout_millis != 0) b.setSendTimeoutMillis(send_timeout_millis);
+    if (linger_millis != 0) b.setLingerMillis(linger_millis);
+  }
+};
+
+void start_flood(const actor_handle& piper, uint32_t count, uint32_t bytes, Finish finish) {
+  flood f{.count = count, .bytes = bytes, .finish = finish};
+  BOOST_REQUIRE(piper.send<testing::PipeFlood>([&](testing::PipeFlood::Builder b) { f.fill(b); }));
+}
+
+// Asks `piper` to flood and waits for its report.
+expected<message<testing::Report>> flood_and_report(const actor_handle& piper, const flood& f) {
+  return piper.request<testing::PipeFlood, testing::Report>([&](testing::PipeFlood::Builder b) { f.fill(b); },
+                                                            patience);
 }
 
 // Receives Echo messages until end_of_stream; checks each is the next of a flood.
@@ -187,15 +206,11 @@ BOOST_AUTO_TEST_CASE(a_close_whose_linger_passes_reports_the_bytes_it_could_not_
   auto [piper, mine] = spawn_piper(n, false);
   // Nobody reads `mine`: the socket takes part of a 1 MiB message, the send
   // stops waiting after 50 ms, and close() waits 50 ms more for the rest.
-  auto report = piper.request<testing::PipeFlood, testing::Report>(
-      [](testing::PipeFlood::Builder b) {
-        b.setCount(1);
-        b.setBytes(1 << 20);
-        b.setFinish(Finish::CLOSE_AND_REPORT);
-        b.setSendTimeoutMillis(50);
-        b.setLingerMillis(50);
-      },
-      patience);
+  auto report = flood_and_report(piper, {.count = 1,
+                                         .bytes = 1 << 20,
+                                         .finish = Finish::CLOSE_AND_REPORT,
+                                         .send_timeout_millis = 50,
+                                         .linger_millis = 50});
   BOOST_REQUIRE(report);
   std::string text = report->getText();
   BOOST_TEST(text.find("timeout: close: ") == 0u, text);
@@ -304,8 +319,8 @@ BOOST_AUTO_TEST_CASE(streams_of_a_million_messages_go_both_ways_at_once) {
   auto [piper, mine] = spawn_piper(n);
   start_flood(piper, count, 16, Finish::RECEIVE_THEN_REPORT);
   for (uint32_t i = 0; i < count; ++i) {
-    auto sent = mine.send<testing::Echo>(
-        [&](testing::Echo::Builder b) { b.setText(test_actors::flood_text(i, 16)); }, patience);
+    auto sent = mine.send<testing::Echo>([&](testing::Echo::Builder b) { b.setText(test_actors::flood_text(i, 16)); },
+                                         patience);
     BOOST_REQUIRE_MESSAGE(sent, "send " << i << ": " << (sent ? "" : to_string(sent.error())));
   }
   for (uint32_t i = 0; i < count; ++i) {
@@ -339,14 +354,8 @@ BOOST_AUTO_TEST_CASE(a_64_mib_message_goes_from_actor_to_actor,
         served.set_value(!r ? to_string(r.error())
                             : std::to_string(r->getReceived()) + " received" + std::string(r->getText()));
       });
-  auto sent = sender.request<testing::PipeFlood, testing::Report>(
-      [&](testing::PipeFlood::Builder f) {
-        f.setCount(1);
-        f.setBytes(64u << 20);
-        f.setFinish(Finish::CLOSE_AND_REPORT);
-        f.setLingerMillis(20000);
-      },
-      patience);
+  auto sent = flood_and_report(
+      sender, {.count = 1, .bytes = 64u << 20, .finish = Finish::CLOSE_AND_REPORT, .linger_millis = 20000});
   BOOST_REQUIRE_MESSAGE(sent, (sent ? "" : to_string(sent.error())));
   BOOST_TEST(std::string(sent->getText()).empty(), sent->getText().cStr());
   auto outcome = served.get_future();
@@ -361,14 +370,8 @@ BOOST_AUTO_TEST_CASE(an_actor_that_goes_idle_after_a_partial_send_still_delivers
   // reader would wait forever for the end of that message).
   node n{table()};
   auto [piper, mine] = spawn_piper(n, false);
-  auto report = piper.request<testing::PipeFlood, testing::Report>(
-      [](testing::PipeFlood::Builder b) {
-        b.setCount(1);
-        b.setBytes(1 << 20);
-        b.setFinish(Finish::REPORT_AND_IDLE);
-        b.setSendTimeoutMillis(1);
-      },
-      patience);
+  auto report = flood_and_report(
+      piper, {.count = 1, .bytes = 1 << 20, .finish = Finish::REPORT_AND_IDLE, .send_timeout_millis = 1});
   BOOST_REQUIRE_MESSAGE(report, (report ? "" : to_string(report.error())));
   BOOST_TEST(std::string(report->getText()).empty(), report->getText().cStr());
   BOOST_TEST(report->getReceived() > 0u);  // the send returned with part of the message still in the actor
@@ -382,13 +385,7 @@ BOOST_AUTO_TEST_CASE(a_burst_of_sends_from_an_actor_arrives_in_order_once_the_ac
   // the end is neither flushed nor closed.
   node n{table()};
   auto [piper, mine] = spawn_piper(n, false);
-  auto report = piper.request<testing::PipeFlood, testing::Report>(
-      [](testing::PipeFlood::Builder b) {
-        b.setCount(1000);
-        b.setBytes(16);
-        b.setFinish(Finish::REPORT_AND_IDLE);
-      },
-      patience);
+  auto report = flood_and_report(piper, {.count = 1000, .bytes = 16, .finish = Finish::REPORT_AND_IDLE});
   BOOST_REQUIRE_MESSAGE(report, (report ? "" : to_string(report.error())));
   BOOST_TEST(report->getReceived() > 0u);  // still batched in the actor when it answered
   for (uint32_t i = 0; i < 1000; ++i) {
