@@ -59,21 +59,37 @@ inline std::string describe_fds() {
   return out;
 }
 
-/// What is open now and was not open in `before` (the same number referring to
-/// the same thing): "" when nothing leaked, otherwise the descriptors that did,
-/// then everything open. A descriptor that appears and closes within `patience`
-/// does not count: sanitizer runtimes open and close descriptors of their own
-/// on other threads (TSan was seen to), and nothing else tells us when they are
-/// done, hence the short sleeps between looks.
+/// What a descriptor refers to, without the instance: "socket", "pipe",
+/// "anon_inode:[pidfd]", or the file's path.
+inline std::string fd_kind(const std::string& target) {
+  auto bracket = target.find(":[");
+  if (bracket == std::string::npos || target.compare(0, 11, "anon_inode:") == 0) return target;
+  return target.substr(0, bracket);
+}
+
+/// "" when no kind of descriptor is more numerous now than in `before`;
+/// otherwise the new descriptors of each kind that grew, then everything open.
+/// Kinds, not numbers: a restarted worker's new socket may take its
+/// predecessor's number, or another. Growth, not equality, and a growth that
+/// goes away within `patience` does not count: sanitizer runtimes open and
+/// close descriptors of their own on other threads (TSan was seen to, in the
+/// `before` listing too), and nothing tells us when they are done, hence the
+/// short sleeps between looks.
 inline std::string fds_opened_since(const fd_table& before,
                                     std::chrono::milliseconds patience = std::chrono::milliseconds(500)) {
+  std::map<std::string, int> kinds_before;
+  for (auto& entry : before) ++kinds_before[fd_kind(entry.second)];
   auto deadline = std::chrono::steady_clock::now() + patience;
   for (;;) {
     fd_table now = open_fds();
+    std::map<std::string, int> kinds_now;
+    for (auto& entry : now) ++kinds_now[fd_kind(entry.second)];
     std::string leaked;
     for (auto& [fd, target] : now) {
+      std::string kind = fd_kind(target);
       auto was = before.find(fd);
-      if (was == before.end() || was->second != target) leaked += std::to_string(fd) + " -> " + target + ", ";
+      bool is_new = was == before.end() || was->second != target;
+      if (is_new && kinds_now[kind] > kinds_before[kind]) leaked += std::to_string(fd) + " -> " + target + ", ";
     }
     if (leaked.empty()) return leaked;
     if (std::chrono::steady_clock::now() >= deadline) return "leaked: " + leaked + "\nopen: " + describe_fds();
