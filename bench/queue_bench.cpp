@@ -7,8 +7,8 @@
 //   ./build/bench/queue_bench --quick    # ~6 s
 //   ./build/bench/queue_bench --rows FILE   # also appends the ROW lines (bench/rows.hpp)
 //
-// Rows (items are small ints, demo::Count; a queue of maxsize 1000, Python's is
-// unbounded; median over repetitions, [min..max]):
+// Rows (items are small ints, demo::Count; a queue of maxsize 1000, or
+// --maxsize, where Python's is unbounded; median over repetitions, [min..max]):
 // - queue_2to1_actors: two producer actors put N ints each, then a sentinel;
 //   one consumer actor gets until it has seen both sentinels (A3). Timed from
 //   the start until the consumer reports.
@@ -40,7 +40,7 @@ namespace {
 
 using clk = std::chrono::steady_clock;
 constexpr int64_t sentinel = -1;
-constexpr std::size_t maxsize = 1000;
+std::size_t maxsize = 1000;  // --maxsize
 
 double seconds_since(clk::time_point t0) { return std::chrono::duration<double>(clk::now() - t0).count(); }
 
@@ -223,10 +223,12 @@ int main(int argc, char** argv) {
       quick = true;
     } else if (a == "--only" && i + 1 < argc) {
       only = argv[++i];
+    } else if (a == "--maxsize" && i + 1 < argc) {
+      maxsize = std::strtoull(argv[++i], nullptr, 10);
     } else if (a == "--n" && i + 1 < argc) {
       n_given = std::strtoull(argv[++i], nullptr, 10);
     } else {
-      std::fprintf(stderr, "usage: %s [--quick] [--n ITEMS] [--only FIGURE] [--rows FILE]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--quick] [--n ITEMS] [--maxsize N] [--only FIGURE] [--rows FILE]\n", argv[0]);
       return 2;
     }
   }

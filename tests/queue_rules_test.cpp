@@ -1,11 +1,16 @@
 // The queue's accounting rules, without processes: the credits it grants keep
 // the maxsize bound and share the room, a get's batch is a fair share, and a
-// client's batch sizes follow its pace (patterns/queue_rules.hpp, queue.hpp).
+// client's batch sizes follow its pace (patterns/queue_rules.hpp, queue.hpp);
+// the items handed out are found by number and settled (queue_fetched.hpp).
 #define BOOST_TEST_MODULE queue_rules
 #include <boost/test/unit_test.hpp>
 
 #include <actorproc/patterns/queue.hpp>
+#include <actorproc/patterns/queue_fetched.hpp>
 #include <actorproc/patterns/queue_rules.hpp>
+
+#include <string>
+#include <vector>
 
 using namespace actorproc::detail;
 using namespace std::chrono_literals;
@@ -69,4 +74,49 @@ BOOST_AUTO_TEST_CASE(a_zero_horizon_fixes_the_size) {
   batch_sizer sizer(8, 0us);
   BOOST_TEST(sizer.next(batch_sizer::clock::now(), 0) == 8u);
   BOOST_TEST(sizer.next(batch_sizer::clock::now(), 8) == 8u);
+}
+
+namespace {
+// Owners are (process, client); items are strings.
+using fetched = fetched_items<std::pair<int, int>, std::string>;
+std::vector<std::string> items(std::initializer_list<const char*> names) { return {names.begin(), names.end()}; }
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(fetched_items_are_found_by_number_and_a_batch_goes_once_all_are_settled) {
+  fetched f;
+  f.add(1, {7, 1}, items({"a", "b", "c"}));
+  f.add(4, {8, 1}, items({"d"}));
+  f.add(6, {7, 2}, items({"f", "g"}));  // 5 went to nobody here: another batch, given back
+  BOOST_TEST(f.size() == 6u);
+  BOOST_TEST(f.settle(2));
+  BOOST_TEST(!f.settle(2));  // once
+  BOOST_TEST(!f.settle(5));  // in no batch
+  BOOST_TEST(!f.settle(8));  // past the last batch
+  BOOST_TEST(!f.settle(0));
+  BOOST_TEST(f.size() == 5u);
+  BOOST_TEST(*f.take(3) == "c");
+  BOOST_TEST(!f.take(3).has_value());
+  BOOST_TEST(f.settle(1));  // the first batch is now empty, and gone
+  BOOST_TEST(f.unsettled_of([](auto owner) { return owner.first == 7; }) == (std::vector<uint64_t>{6, 7}),
+             boost::test_tools::per_element());
+  BOOST_TEST(f.size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_plain_batch_is_dropped_whole_and_a_joinable_one_waits_for_its_acknowledgements) {
+  fetched f;
+  f.add(10, {1, 1}, items({"a", "b"}));
+  f.add(12, {1, 2}, items({"c", "d"}));
+  f.drop(10);  // plain: asked past, settled
+  BOOST_TEST(f.size() == 2u);
+  BOOST_TEST(!f.settle(10));
+  // The oldest of a process's items comes from a batch its client let go of.
+  BOOST_TEST(f.oldest_handed([](auto owner) { return owner.first == 1; }) == 0u);
+  f.mark_handed(12);
+  BOOST_TEST(f.oldest_handed([](auto owner) { return owner.first == 1; }) == 12u);
+  BOOST_TEST(f.settle(12));
+  BOOST_TEST(f.oldest_handed([](auto owner) { return owner.first == 1; }) == 13u);
+  BOOST_TEST(f.oldest_handed([](auto owner) { return owner.first == 2; }) == 0u);
+  f.drop(99);  // unknown: nothing
+  f.mark_handed(99);
+  BOOST_TEST(f.size() == 1u);
 }

@@ -326,6 +326,32 @@ BOOST_AUTO_TEST_CASE(a_plain_queue_gives_back_a_dead_consumers_batch_and_a_destr
   BOOST_TEST(status_of(q).redelivered == 4u);
 }
 
+BOOST_AUTO_TEST_CASE(task_done_after_the_taking_client_is_gone_acknowledges_its_processs_oldest_items) {
+  node n{table()};
+  auto handle = start_queue(n, {.maxsize = 10, .joinable = true}).value();
+  queue_client<actor_handle> q(handle);
+  for (int i = 0; i < 3; ++i) put_text(q, "job" + std::to_string(i));
+  {
+    queue_client<actor_handle> taker(handle, {.prefetch = 3, .horizon = {}});
+    BOOST_REQUIRE(get_text(taker) == "job0");  // fetches all three
+    BOOST_REQUIRE(get_text(taker) == "job1");
+  }  // lets go: job2 goes back; job0 and job1 wait for their acknowledgements
+  queue_client<actor_handle> acker(handle);
+  BOOST_REQUIRE(acker.task_done());  // this process's oldest: job0
+  auto s = status_of(acker);
+  BOOST_TEST(s.unfinished == 2u);
+  BOOST_TEST(s.fetched == 1u);  // job1
+  BOOST_TEST(s.size == 1u);     // job2, given back
+  BOOST_REQUIRE(acker.task_done());  // job1
+  auto extra = acker.task_done();    // job2 is queued, not taken
+  BOOST_REQUIRE(!extra);
+  BOOST_TEST((extra.error().code == errc::invalid_argument));
+  BOOST_TEST(get_text(acker) == "job2");
+  BOOST_REQUIRE(acker.task_done());
+  BOOST_REQUIRE(acker.join(patience));
+  BOOST_TEST(status_of(acker).fetched == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(the_credits_of_a_killed_producer_come_back_as_room) {
   node n{table()};
   auto handle = start_queue(n, {.maxsize = 10}).value();

@@ -13,20 +13,46 @@ namespace actorproc {
 using detail::refuse;
 namespace rules = detail::queue_rules;
 
-stored_item::stored_item(uint64_t type, capnp::AnyPointer::Reader item)
-    : type_(type), words_(kj::heapArray<capnp::word>(item.targetSize().wordCount + 1)) {
+namespace {
+
+// The words of a struct without pointers (a few ints, say): its data section;
+// 0 for any other item, which takes the general path. Such a struct needs no
+// traversal to size, and its copy is its data behind a root pointer.
+std::size_t data_only_words(capnp::AnyPointer::Reader item) {
+  if (item.getPointerType() != capnp::PointerType::STRUCT) return 0;
+  auto s = item.getAs<capnp::AnyStruct>();
+  if (s.getPointerSection().size() != 0) return 0;
+  return s.getDataSection().size() / sizeof(capnp::word);  // 0 for an empty struct: it has its own encoding
+}
+
+}  // namespace
+
+stored_item::stored_item(uint64_t type, capnp::AnyPointer::Reader item) : type_(type) {
+  std::size_t data_words = data_only_words(item);
+  size_ = (data_words > 0 ? data_words : item.targetSize().wordCount) + 1;
+  if (size_ > inline_words) large_ = kj::heapArray<capnp::word>(size_);
+  capnp::word* out = data();
+  std::memset(out, 0, size_ * sizeof(capnp::word));
+  if (data_words > 0) {
+    // A struct pointer (capnp's encoding, little-endian): kind 0 and offset 0
+    // in the low 32 bits (the struct follows it), data words in the next 16,
+    // pointer count (0) in the top 16.
+    uint64_t root = uint64_t(data_words) << 32;
+    unsigned char bytes[8];
+    for (int i = 0; i < 8; ++i) bytes[i] = static_cast<unsigned char>(root >> (8 * i));
+    std::memcpy(out, bytes, 8);
+    std::memcpy(out + 1, item.getAs<capnp::AnyStruct>().getDataSection().begin(), data_words * sizeof(capnp::word));
+    return;
+  }
   // copyToUnchecked's layout (one segment, root pointer first), which
   // readMessageUnchecked reads without checks: the copy is ours, made from a
   // message the runtime validated.
-  std::memset(words_.begin(), 0, words_.size() * sizeof(capnp::word));
-  capnp::FlatMessageBuilder flat(words_);
+  capnp::FlatMessageBuilder flat(kj::arrayPtr(out, size_));
   flat.getRoot<capnp::AnyPointer>().set(item);
   flat.requireFilled();
 }
 
-capnp::AnyPointer::Reader stored_item::read() const {
-  return capnp::readMessageUnchecked<capnp::AnyPointer>(words_.begin());
-}
+capnp::AnyPointer::Reader stored_item::read() const { return capnp::readMessageUnchecked<capnp::AnyPointer>(data()); }
 
 queue_actor::queue_actor(context& ctx)
     : maxsize_(ctx.args().empty() ? 1000 : std::max<std::size_t>(1, std::stoul(ctx.args()[0]))),
@@ -41,7 +67,7 @@ queue_actor::client& queue_actor::client_of(uint64_t number, context& ctx) {
 // and go, e.g. one per handler), and known again when it next asks.
 void queue_actor::forget_if_idle(client_key key) {
   auto it = clients_.find(key);
-  if (it != clients_.end() && it->second.credits == 0 && it->second.batch.empty()) clients_.erase(it);
+  if (it != clients_.end() && it->second.credits == 0 && it->second.batch == 0) clients_.erase(it);
 }
 
 std::size_t queue_actor::room() const { return rules::room(maxsize_, items_.size(), credits_); }
@@ -71,7 +97,7 @@ void queue_actor::on(schema::QueuePut::Reader m, context& ctx) {
   auto it = clients_.find({ctx.sender().id, m.getClient()});
   if (it != clients_.end() && it->second.credits > 0) {
     --credits_;
-    if (--it->second.credits == 0 && it->second.batch.empty()) clients_.erase(it);  // until it asks again
+    if (--it->second.credits == 0 && it->second.batch == 0) clients_.erase(it);  // until it asks again
   } else {
     // Only a client that breaks the protocol puts without a credit; its item
     // is kept all the same (nothing accepted is dropped).
@@ -110,21 +136,18 @@ void queue_actor::on(schema::QueueTaskDone::Reader m, context& ctx) {
     return;
   }
   uint64_t sender = ctx.sender().id;
-  auto it = fetched_.end();
-  if (m.getTicket() != 0) {
-    it = fetched_.find(m.getTicket());
-  } else {  // the client has none of its own: its process's oldest, from a client that let go
-    it = std::find_if(fetched_.begin(), fetched_.end(),
-                      [&](const auto& f) { return f.second.owner.first == sender && f.second.handed; });
+  uint64_t ticket = m.getTicket();
+  if (ticket == 0) {  // the client has none of its own: its process's oldest, from a client that let go
+    ticket = fetched_.oldest_handed([&](const client_key& owner) { return owner.first == sender; });
   }
-  if (it == fetched_.end()) {
+  if (ticket == 0 || !fetched_.settle(ticket)) {
     const char* why = m.getTicket() != 0 ? "task_done(): no unacknowledged item has this ticket"
                                          : "task_done() called more times than items were taken";
     if (ctx.is_request()) return refuse(ctx, errc::invalid_argument, why);
     std::fprintf(stderr, "actorproc.queue: %s (from actor %llu)\n", why, static_cast<unsigned long long>(sender));
     return;
   }
-  acknowledge(it, ctx);
+  acknowledged(ctx);
   if (ctx.is_request()) ctx.reply<schema::QueueOk>();
 }
 
@@ -135,11 +158,12 @@ void queue_actor::on(schema::QueueRelease::Reader m, context& ctx) {
   std::size_t credits = std::min<std::size_t>(c.credits, m.getCredits());
   c.credits -= credits;
   credits_ -= credits;
-  std::size_t unused = std::min<std::size_t>(c.batch.size(), m.getUnused());
-  std::vector<uint64_t> back(c.batch.end() - static_cast<std::ptrdiff_t>(unused), c.batch.end());
-  c.batch.resize(c.batch.size() - unused);
+  // The last `unused` items of its batch were never handed out: back to the front.
+  std::size_t unused = std::min<std::size_t>(c.batch_size, m.getUnused());
+  std::vector<uint64_t> back;
+  for (uint64_t seq = c.batch + c.batch_size - unused; seq < c.batch + c.batch_size; ++seq) back.push_back(seq);
+  give_back(back);
   settle(c);
-  give_back(std::move(back));
   forget_if_idle(it->first);
   serve_reserves(ctx);
   serve_getters(ctx);
@@ -184,12 +208,9 @@ void queue_actor::on_down(actor_ref who, const exit_reason&, context& ctx) {
     it = clients_.erase(it);
   }
   // At least once: what the dead process had not settled goes back, in order.
-  std::vector<uint64_t> back;
-  for (const auto& [seq, f] : fetched_) {
-    if (f.owner.first == who.id) back.push_back(seq);
-  }
+  auto back = fetched_.unsettled_of([&](const client_key& owner) { return owner.first == who.id; });
   redelivered_ += back.size();
-  give_back(std::move(back));
+  give_back(back);
   serve_reserves(ctx);
   serve_getters(ctx);
 }
@@ -200,49 +221,47 @@ void queue_actor::give(const client_key& key, const deferred_reply& to, std::siz
   std::size_t words = 0, n = 0;
   while (n < count && n < items_.size() && (n == 0 || words < rules::batch_words)) words += items_[n++].words();
   client& c = clients_[key];
-  c.batch.clear();
+  c.batch = next_seq_;
+  c.batch_size = n;
+  next_seq_ += n;
+  std::vector<stored_item> given;
+  given.reserve(n);
   ctx.reply_to<schema::QueueBatch>(to, [&](schema::QueueBatch::Builder b) {
     auto list = b.initItems(static_cast<unsigned>(n));
     for (unsigned i = 0; i < n; ++i) {
-      uint64_t seq = next_seq_++;
       auto& item = items_.front();
       list[i].setItemType(item.type());
       list[i].getItem().set(item.read());
-      list[i].setTicket(joinable_ ? seq : 0);
-      c.batch.push_back(seq);
-      fetched_.emplace_hint(fetched_.end(), seq, fetched{key, false, std::move(item)});
+      list[i].setTicket(joinable_ ? c.batch + i : 0);
+      given.push_back(std::move(item));
       items_.pop_front();
     }
   });
+  fetched_.add(c.batch, key, std::move(given));
 }
 
 // The client's last batch was handed out: a plain queue is done with it; a
 // joinable one waits for the acknowledgements.
 void queue_actor::settle(client& c) {
-  for (uint64_t seq : c.batch) {
-    auto it = fetched_.find(seq);
-    if (it == fetched_.end()) continue;  // acknowledged already
-    if (joinable_) {
-      it->second.handed = true;
-    } else {
-      fetched_.erase(it);
-    }
+  if (c.batch == 0) return;
+  if (joinable_) {
+    fetched_.mark_handed(c.batch);
+  } else {
+    fetched_.drop(c.batch);
   }
-  c.batch.clear();
+  c.batch = 0;
+  c.batch_size = 0;
 }
 
 // Puts fetched items (ascending sequence numbers) back at the front, in order.
-void queue_actor::give_back(std::vector<uint64_t> seqs) {
+void queue_actor::give_back(const std::vector<uint64_t>& seqs) {
   for (auto s = seqs.rbegin(); s != seqs.rend(); ++s) {
-    auto it = fetched_.find(*s);
-    if (it == fetched_.end()) continue;
-    items_.push_front(std::move(it->second.item));
-    fetched_.erase(it);
+    if (auto item = fetched_.take(*s)) items_.push_front(std::move(*item));
   }
 }
 
-void queue_actor::acknowledge(std::map<uint64_t, fetched>::iterator it, context& ctx) {
-  fetched_.erase(it);
+// An item was acknowledged: the joiners are answered once none is left.
+void queue_actor::acknowledged(context& ctx) {
   if (--unfinished_ > 0) return;
   for (auto& j : joiners_) ctx.reply_to<schema::QueueOk>(j);
   joiners_.clear();
@@ -252,7 +271,7 @@ void queue_actor::acknowledge(std::map<uint64_t, fetched>::iterator it, context&
 // the other clients still working through a batch (each may soon ask again).
 std::size_t queue_actor::other_consumers(const client_key& key) const {
   std::size_t working = 0;
-  for (const auto& [k, c] : clients_) working += (k != key && !c.batch.empty()) ? 1 : 0;
+  for (const auto& [k, c] : clients_) working += (k != key && c.batch != 0) ? 1 : 0;
   return getters_.size() + working;
 }
 

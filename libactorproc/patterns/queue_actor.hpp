@@ -7,16 +7,20 @@
 // - credits granted and not yet spent; their sum with the queued items never
 //   exceeds maxsize (queue_rules.hpp);
 // - `fetched_`: every item handed to a client and not yet settled, by
-//   sequence number (the ticket, on a joinable queue). A plain queue settles a
+//   sequence number (the ticket, on a joinable queue), kept per batch
+//   (queue_fetched.hpp). A plain queue settles a
 //   client's batch when the client asks again or lets go; a joinable one when
 //   the item is acknowledged. What a dead process had not settled goes back to
 //   the front, in order.
-// Items are stored compactly (one flat allocation each, read without checks:
-// each is a copy the queue made itself from a validated message).
+// Items are stored compactly (flat, inline when small, else one allocation
+// each; read without checks: each is a copy the queue made itself from a
+// validated message).
 
 #include <actorproc/patterns/queue.hpp>
 
 #include "waiters.hpp"
+
+#include <actorproc/patterns/queue_fetched.hpp>
 
 #include <kj/array.h>
 
@@ -28,17 +32,24 @@
 
 namespace actorproc {
 
-/// One item, copied out of the message that brought it.
+/// One item, copied out of the message that brought it. A small one (a few
+/// ints) is kept inline: no allocation per item.
 class stored_item {
  public:
   stored_item(uint64_t type, capnp::AnyPointer::Reader item);
   uint64_t type() const { return type_; }
   capnp::AnyPointer::Reader read() const;
-  std::size_t words() const { return words_.size(); }
+  std::size_t words() const { return size_; }
 
  private:
+  static constexpr std::size_t inline_words = 4;
+  capnp::word* data() { return size_ <= inline_words ? small_ : large_.begin(); }
+  const capnp::word* data() const { return size_ <= inline_words ? small_ : large_.begin(); }
+
   uint64_t type_;
-  kj::Array<capnp::word> words_;
+  std::size_t size_;  // words, with the root pointer
+  capnp::word small_[inline_words];
+  kj::Array<capnp::word> large_;
 };
 
 /// The queue actor, registered by add_queue() and started by start_queue().
@@ -63,12 +74,8 @@ class queue_actor {
   using client_key = std::pair<uint64_t, uint64_t>;  // sender, client number
   struct client {
     std::size_t credits = 0;
-    std::vector<uint64_t> batch;  // the sequence numbers of its last batch
-  };
-  struct fetched {
-    client_key owner;
-    bool handed = false;  // joinable: known to be handed out (the client let go of its batch)
-    stored_item item;
+    uint64_t batch = 0;        // the first sequence number of its last batch; 0: none
+    std::size_t batch_size = 0;
   };
   struct waiting_reserve {
     uint64_t timer = 0;
@@ -86,8 +93,8 @@ class queue_actor {
   client& client_of(uint64_t number, context& ctx);
   void give(const client_key& key, const deferred_reply& to, std::size_t count, context& ctx);
   void settle(client& c);
-  void give_back(std::vector<uint64_t> seqs);
-  void acknowledge(std::map<uint64_t, fetched>::iterator it, context& ctx);
+  void give_back(const std::vector<uint64_t>& seqs);
+  void acknowledged(context& ctx);
   void serve_reserves(context& ctx);
   void serve_getters(context& ctx);
   void serve_later(context& ctx);
@@ -100,7 +107,7 @@ class queue_actor {
   bool closed_ = false;
   std::deque<stored_item> items_;
   std::map<client_key, client> clients_;
-  std::map<uint64_t, fetched> fetched_;
+  detail::fetched_items<client_key, stored_item> fetched_;
   std::deque<waiting_reserve> reserves_;
   std::deque<waiting_get> getters_;
   std::vector<deferred_reply> joiners_;
