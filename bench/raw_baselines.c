@@ -188,6 +188,88 @@ void raw_stream_stop(raw_stream* st) {
   st->batch = NULL;
 }
 
+/* ---- two clients, one server (see raw_rpc2 in the header) */
+
+static int rpc2_server_fds[2] = {-1, -1}; /* set before fork_child, for server_body */
+
+static void rpc2_server_body(int unused) {
+  (void)unused;
+  char buf[RAW_MSG_BYTES];
+  struct pollfd p[2] = {{.fd = rpc2_server_fds[0], .events = POLLIN}, {.fd = rpc2_server_fds[1], .events = POLLIN}};
+  for (;;) {
+    if (poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    for (int i = 0; i < 2; i++) {
+      if (p[i].revents == 0) continue;
+      if (read_full(p[i].fd, buf, sizeof buf) != 0) return;
+      if (write_full(p[i].fd, buf, sizeof buf) != 0) return;
+    }
+  }
+}
+
+static int rpc2_client_fd = -1; /* the client's end of its socket to the server */
+
+/* Per run: reads the round-trip count on `ctl`, does them, writes the elapsed ns. */
+static void rpc2_client_body(int ctl) {
+  char buf[RAW_MSG_BYTES];
+  memset(buf, 'q', sizeof buf);
+  for (;;) {
+    int64_t iters;
+    if (read_full(ctl, &iters, sizeof iters) != 0) return;
+    uint64_t t0 = raw_now_ns();
+    for (int64_t i = 0; i < iters; i++) {
+      if (write_full(rpc2_client_fd, buf, sizeof buf) != 0) return;
+      if (read_full(rpc2_client_fd, buf, sizeof buf) != 0) return;
+    }
+    uint64_t elapsed = raw_now_ns() - t0;
+    if (write_full(ctl, &elapsed, sizeof elapsed) != 0) return;
+  }
+}
+
+int raw_rpc2_start(raw_rpc2* r) {
+  int pairs[2][2];
+  r->server = r->clients[0] = r->clients[1] = -1;
+  r->ctl[0] = r->ctl[1] = -1;
+  for (int i = 0; i < 2; i++) {
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pairs[i]) != 0) return -1;
+  }
+  int server_ctl = -1;
+  rpc2_server_fds[0] = pairs[0][0];
+  rpc2_server_fds[1] = pairs[1][0];
+  r->server = fork_child(&server_ctl, -1, rpc2_server_body);
+  if (server_ctl >= 0) close(server_ctl);
+  close(pairs[0][0]);
+  close(pairs[1][0]);
+  for (int i = 0; i < 2; i++) {
+    rpc2_client_fd = pairs[i][1];
+    if (r->server > 0) r->clients[i] = fork_child(&r->ctl[i], -1, rpc2_client_body);
+    close(pairs[i][1]);
+  }
+  return r->server > 0 && r->clients[0] > 0 && r->clients[1] > 0 ? 0 : -1;
+}
+
+uint64_t raw_rpc2_run(raw_rpc2* r, long iters) {
+  int64_t n = iters;
+  for (int i = 0; i < 2; i++) {
+    if (write_full(r->ctl[i], &n, sizeof n) != 0) return 0;
+  }
+  uint64_t slowest = 0;
+  for (int i = 0; i < 2; i++) {
+    uint64_t elapsed;
+    if (read_full(r->ctl[i], &elapsed, sizeof elapsed) != 0) return 0;
+    if (elapsed > slowest) slowest = elapsed;
+  }
+  return slowest;
+}
+
+void raw_rpc2_stop(raw_rpc2* r) {
+  for (int i = 0; i < 2; i++) stop_child(&r->ctl[i], &r->clients[i]);
+  int none = -1;
+  stop_child(&none, &r->server); /* its sockets closed with the clients */
+}
+
 /* ---- B4 fork_exit and B5 pidfd_poll (shared/anchors/c/spawn.c, deathnotify.c) */
 
 #ifndef SYS_pidfd_open

@@ -1,5 +1,5 @@
-/* Raw baselines for actorproc_bench (socketpairs) and restart_bench (process
- * creation, death notification), measured in the same run as the actor figures. The logic follows shared/anchors/c/pingpong.c (B1, stream mode)
+/* Raw baselines for actorproc_bench (socketpairs), shared_bench (two clients of
+ * one server) and restart_bench (process creation, death notification), measured in the same run as the actor figures. The logic follows shared/anchors/c/pingpong.c (B1, stream mode)
  * and shared/anchors/c/stream.c (B2, write1 and batch_buf), reimplemented here so
  * that the benchmark builds without ../shared.
  *
@@ -54,6 +54,23 @@ int raw_stream_start(raw_stream* st, int child_cpu);
  * returns the elapsed nanoseconds (0 on failure) and stores the count sent. */
 uint64_t raw_stream_run(raw_stream* st, raw_stream_mode mode, long msgs, long* sent);
 void raw_stream_stop(raw_stream* st);
+
+/* Two clients, one server: the shape of a dict actor serving two connected
+ * clients, each sending one 64 B request and waiting for its 64 B answer. The
+ * server poll()s both sockets, and for each readable one reads a request and
+ * writes the answer (poll + read + write, as a worker with direct channels
+ * does); the clients write, then block in read. Three forked processes. */
+typedef struct {
+  pid_t server;
+  pid_t clients[2];
+  int ctl[2]; /* the parent's end of each client's control socket */
+} raw_rpc2;
+
+int raw_rpc2_start(raw_rpc2* r);
+/* Each client does `iters` round trips at once; returns the slower client's
+ * elapsed nanoseconds (0 on failure). */
+uint64_t raw_rpc2_run(raw_rpc2* r, long iters);
+void raw_rpc2_stop(raw_rpc2* r);
 
 /* B4 / B5 single samples, for restart_bench. The logic follows
  * shared/anchors/c/spawn.c (fork_exit) and shared/anchors/c/deathnotify.c

@@ -2,7 +2,9 @@
 // (shared/anchors/py/mp_anchors.py, a7_manager_dict: `with lock: d["k"] =
 // d["k"] + 1` in two processes against a Manager), and as one atomic update.
 //
-//   ./build/bench/shared_bench [--quick] [--reps N] [--rounds R] [--rows FILE]
+//   ./build/bench/shared_bench [--quick] [--reps N] [--rounds R] [--only TEXT] [--rows FILE]
+//
+// --only runs the rows whose label contains TEXT (to profile one of them).
 //
 // Rows (bench/figures.tsv), increments/s = 2R / the slower actor's time,
 // median over repetitions [min..max]:
@@ -11,10 +13,14 @@
 //   and one dict actor, both connected to each actor (node.connect).
 // - dict_incr_atomic_2actors: each actor runs R times dict.add("n", "value",
 //   1), one request that answers the new value, on a connected dict.
+// - raw side of dict_incr_atomic_2actors: the same shape in plain C
+//   (raw_baselines.h, raw_rpc2): 2 client processes x 4R 64 B request/answer
+//   round trips against one server process that polls both sockets.
 // Printed beside them, without a row: the same routed through the node, the
 // lock path with release_nowait (one-way), and add_nowait (one-way, then one
 // sync) connected.
 
+#include "raw_baselines.h"
 #include "rows.hpp"
 
 #include <actorproc/actorproc.hpp>
@@ -134,6 +140,7 @@ double two_increment(actorproc::node& node, mode how, bool connected, uint64_t r
 struct config {
   int reps = 7;
   uint64_t rounds = 2000;
+  std::string only;  // run only the rows whose label contains this
 };
 
 config parse(int argc, char** argv) {
@@ -151,8 +158,10 @@ config parse(int argc, char** argv) {
       cfg.reps = static_cast<int>(value());
     } else if (a == "--rounds") {
       cfg.rounds = value();
+    } else if (a == "--only" && i + 1 < argc) {
+      cfg.only = argv[++i];
     } else {
-      throw std::runtime_error("usage: shared_bench [--quick] [--reps N] [--rounds R] [--rows FILE]");
+      throw std::runtime_error("usage: shared_bench [--quick] [--reps N] [--rounds R] [--only TEXT] [--rows FILE]");
     }
   }
   return cfg;
@@ -169,6 +178,14 @@ int main(int argc, char** argv) {
   bench::take_rows_option(argc, argv);
   try {
     config cfg = parse(argc, argv);
+    // Forked before the node starts its threads (raw_baselines.h).
+    raw_rpc2 raw{};
+    if (raw_rpc2_start(&raw) != 0) throw std::runtime_error("raw baseline: cannot start its processes");
+    auto raw_rate = [&](uint64_t rounds) {
+      uint64_t ns = raw_rpc2_run(&raw, static_cast<long>(rounds));
+      if (ns == 0) throw std::runtime_error("raw baseline failed");
+      return static_cast<double>(2 * rounds) * 1e9 / static_cast<double>(ns);
+    };
     actorproc::node node{actors};
     struct row {
       const char* label;
@@ -186,17 +203,30 @@ int main(int argc, char** argv) {
         {"atomic add (one request); routed", mode::atomic_add, false, nullptr, 4 * cfg.rounds},
         {"add_nowait (one-way) + sync; connected", mode::add_nowait, true, nullptr, 50 * cfg.rounds},
     };
+    std::erase_if(rows, [&](const row& r) { return std::string(r.label).find(cfg.only) == std::string::npos; });
+    const char* raw_label = "raw C: 2 clients, 1 polling server";
+    bool with_raw = std::string(raw_label).find(cfg.only) != std::string::npos;
+    std::vector<double> raw_rates;
     for (auto& r : rows) two_increment(node, r.how, r.connected, r.rounds / 10);  // warm-up
+    if (with_raw) raw_rate(4 * cfg.rounds / 10);
     // Repetitions interleave the rows, so that the host's noise hits them alike.
     for (int rep = 0; rep < cfg.reps; ++rep) {
       for (auto& r : rows) r.rates.push_back(two_increment(node, r.how, r.connected, r.rounds));
+      if (with_raw) raw_rates.push_back(raw_rate(4 * cfg.rounds));
     }
+    raw_rpc2_stop(&raw);
     std::printf("d['n'] += 1 from 2 actors, increments/s, median [min .. max] of %d reps\n", cfg.reps);
     for (auto& r : rows) {
       auto s = bench::summarize(r.rates);
       std::printf("  %-42s %10.0f  [%.0f .. %.0f]  (%llu per actor)\n", r.label, s.median, s.min, s.max,
                   static_cast<unsigned long long>(r.rounds));
       if (r.figure != nullptr) bench::emit_row(r.figure, "ours", s, "ops/s");
+    }
+    if (with_raw) {
+      auto s = bench::summarize(raw_rates);
+      std::printf("  %-42s %10.0f  [%.0f .. %.0f]  (%llu per client)\n", raw_label, s.median,
+                  s.min, s.max, static_cast<unsigned long long>(4 * cfg.rounds));
+      bench::emit_row("dict_incr_atomic_2actors", "raw", s, "ops/s");
     }
     return 0;
   } catch (const std::exception& e) {
