@@ -226,17 +226,15 @@ bool channel_set::pump_until(Done&& done, std::chrono::milliseconds timeout) {
   }
 }
 
-expected<void> channel_set::fence(std::chrono::milliseconds timeout) {
-  if (!direct_pending()) return {};
-  if (pump_until([&] { return !direct_pending(); }, timeout)) return {};
-  return error(errc::mailbox_full, "a direct channel's earlier output, which must leave first, did not leave within "
-                                   "the send timeout (its peer is not reading)");
+bool channel_set::fence(std::chrono::milliseconds timeout) {
+  if (!direct_pending()) return true;
+  return pump_until([&] { return !direct_pending(); }, std::min(timeout, fence_patience));
 }
 
 expected<void> channel_set::make_room(channel& ch, std::chrono::milliseconds timeout) {
   if (&ch == &mailbox() && channels_.size() > 1) {
     auto started = clock::now();
-    if (auto fenced = fence(timeout); !fenced) return fenced;
+    fence(timeout);
     timeout -= std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started);
   }
   if (ch.out.size() < output_limit) return {};
@@ -263,7 +261,7 @@ expected<void> channel_set::append_within_frame(wire::frame_writer& to, wire::en
 }
 
 void channel_set::append_answer(channel& ch, wire::envelope_builder& out, std::vector<unique_fd> fds) {
-  if (&ch == &mailbox()) (void)fence(answer_fence_timeout);
+  if (&ch == &mailbox()) fence(fence_patience);
   auto& to = output(ch);
   auto sent = append_within_frame(to, out, "reply", std::move(fds));
   if (sent) return;
@@ -290,9 +288,7 @@ void channel_set::flush_before_exit(std::chrono::milliseconds timeout) {
 expected<wire::batch_builder*> channel_set::open_batch(uint64_t to, uint64_t from, std::chrono::milliseconds timeout) {
   // A burst to one actor finds its batch here without looking up the route.
   channel& ch = (batching_ != nullptr && batching_->batch.accepts(to, from)) ? *batching_ : route(to);
-  if (ch.peer == 0 && channels_.size() > 1) {
-    if (auto fenced = fence(timeout); !fenced) return fenced.error();
-  }
+  if (ch.peer == 0 && channels_.size() > 1) fence(timeout);
   batching_ = &ch;
   if (ch.batch.accepts(to, from)) return &ch.batch;
   if (auto room = make_room(ch, timeout); !room) return room.error();

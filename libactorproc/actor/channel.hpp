@@ -12,8 +12,8 @@
 // Causal order across channels (causal_gate.hpp): nothing goes into the
 // mailbox's output while output sent earlier on a direct channel is still in
 // this process (fence: it is flushed first, waiting for the socket if need
-// be), so that whatever the node passes on after it finds that output in its
-// receiver's socket already. System messages to the node (heartbeat answers,
+// be, up to fence_patience), so that whatever the node passes on after it
+// finds that output in its receiver's socket already. System messages to the node (heartbeat answers,
 // monitor) do not wait: nothing the node does with them depends on a peer's
 // input. While a send waits for a socket (its own or, fenced, a direct
 // one), the worker keeps reading every channel (up to input_hold_limit per
@@ -57,9 +57,13 @@ inline constexpr std::chrono::milliseconds peer_receive_slice{2};
 // channels (causal_gate.hpp), it reads a channel only while less than this is
 // buffered in it.
 inline constexpr std::size_t input_hold_limit = 2 << 20;
-// How long an answer through the node waits for the direct channels' earlier
-// output to leave (fence); then it goes anyway, unordered, rather than never.
-inline constexpr std::chrono::milliseconds answer_fence_timeout{5000};
+// The longest a message to the mailbox waits for the direct channels' earlier
+// output to leave (fence; a send waits at most its own timeout): a direct
+// peer that takes nothing for that long (stopped, or stuck in a handler with
+// its socket full) is not waited for, and that message goes unordered, so
+// that one stalled peer does not stall everything this worker sends through
+// the node (a port answers its status while its subscriber is stopped).
+inline constexpr std::chrono::milliseconds fence_patience{1000};
 
 // One socket the worker reads and writes.
 struct channel {
@@ -135,12 +139,13 @@ class channel_set {
   /// Flushes every channel; false if one of them is full.
   bool flush_all();
   /// Waits up to `timeout` until `ch`'s output is below its bound; for the
-  /// mailbox, first until the direct channels' output has left (fence).
+  /// mailbox, first for the fence.
   expected<void> make_room(channel& ch, std::chrono::milliseconds timeout);
   /// Before something goes into the mailbox's output: flushes what the direct
-  /// channels hold and waits up to `timeout` until all of it is in the kernel
-  /// (then mailbox_full).
-  expected<void> fence(std::chrono::milliseconds timeout);
+  /// channels hold and waits up to `timeout` (at most fence_patience) until
+  /// all of it is in the kernel; false if it is not (what follows goes
+  /// unordered).
+  bool fence(std::chrono::milliseconds timeout);
   /// Appends `out`, with `fds`, to `to` unless its frame would pass the frame
   /// limit (too_large: the receiver would take such a frame for a protocol
   /// error and kill its sender) or it has too many descriptors (invalid_argument).
@@ -148,7 +153,7 @@ class channel_set {
                                      std::vector<unique_fd> fds = {});
   /// Appends the answer `out` (addressed already) to `ch`; one that cannot be
   /// sent is replaced by a failure saying why, so that its requester still hears.
-  /// Into the mailbox, it waits for the fence up to answer_fence_timeout.
+  /// Into the mailbox, it waits for the fence first.
   void append_answer(channel& ch, wire::envelope_builder& out, std::vector<unique_fd> fds);
   /// Bytes sent but still in this process, on open channels.
   std::size_t unsent_bytes() const;

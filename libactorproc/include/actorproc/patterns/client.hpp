@@ -61,7 +61,8 @@ struct from_actor {
 /// The ordering a routed client has is kept: what this actor sent on the direct
 /// channel is handled by the pattern's actor before anything this actor sends,
 /// or makes others send, through the node afterwards (the worker's causal
-/// order: actor/causal_gate.hpp). So an actor that acknowledges items one-way
+/// order: actor/causal_gate.hpp; kept while the pattern's actor reads its
+/// socket, not past a second of it reading nothing). So an actor that acknowledges items one-way
 /// and then tells the host "done" has every acknowledgement counted by the
 /// host's next qsize() or status(), and a client that dies has its last
 /// one-way messages handled before the pattern's actor learns of the death.

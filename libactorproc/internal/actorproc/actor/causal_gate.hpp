@@ -8,7 +8,8 @@
 // queue, then tells the host "done" through the node; the host asks the queue
 // for its status through the node. The sender does its part (channel_set: a
 // worker writes nothing to its mailbox while output sent earlier on a direct
-// channel is not yet in the kernel), so A's acknowledgements are in the
+// channel is not yet in the kernel, unless the peer took nothing for
+// channel.hpp's fence_patience), so A's acknowledgements are in the
 // queue's socket before the host even hears "done". The receiver does the
 // rest: before it handles a frame from its mailbox, it reads what its direct
 // channels hold now (without waiting) and takes a snapshot of their stream
