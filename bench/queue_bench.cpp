@@ -3,7 +3,7 @@
 // A3h: the parent as producer or consumer), so that each figure sits beside
 // Python's multiprocessing.Queue in the benchmark table.
 //
-//   ./build/bench/queue_bench            # ~15 s
+//   ./build/bench/queue_bench            # ~25 s (three ways per row)
 //   ./build/bench/queue_bench --quick    # ~6 s
 //   ./build/bench/queue_bench --rows FILE   # also appends the ROW lines (bench/rows.hpp)
 //
