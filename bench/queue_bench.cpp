@@ -3,7 +3,7 @@
 // A3h: the parent as producer or consumer), so that each figure sits beside
 // Python's multiprocessing.Queue in the benchmark table.
 //
-//   ./build/bench/queue_bench            # ~15 s
+//   ./build/bench/queue_bench            # ~25 s (three ways per row)
 //   ./build/bench/queue_bench --quick    # ~6 s
 //   ./build/bench/queue_bench --rows FILE   # also appends the ROW lines (bench/rows.hpp)
 //
@@ -18,8 +18,11 @@
 //   thread gets them (A3h, parent gets).
 // - jqueue_put_taskdone_join: the node's thread puts N ints into a joinable
 //   queue, a consumer actor gets and acknowledges each, the node joins (A4).
-// Each actor row runs routed (through the node) and connected (node.connect
-// between each actor and the queue); the routed figure is the row's.
+// Each row runs three ways: routed (the actors' clients opt out with
+// routed_caller, so every frame passes through the node), connected (the host
+// connects each actor to the queue with node.connect), and default (queue_in:
+// each actor's client connects itself, with causal order; patterns/client.hpp).
+// The default's figure is the row's. The host's own client is routed always.
 
 #include <actorproc/actorproc.hpp>
 #include <examples/messages.capnp.h>
@@ -55,11 +58,19 @@ void put_int(actorproc::queue_client<Caller>& q, int64_t v) {
   if (!put) throw std::runtime_error("put: " + to_string(put.error()));
 }
 
+// The actor's client of the queue: routed if its args say so (args[1]), else queue_in's default.
+actorproc::queue_client<actorproc::from_actor> client_in(actorproc::context& ctx, actorproc::actor_ref q) {
+  if (ctx.args().size() > 1 && ctx.args()[1] == "routed") {
+    return actorproc::queue_client<actorproc::from_actor>(actorproc::routed_caller(ctx, q));
+  }
+  return actorproc::queue_in(ctx, q);
+}
+
 // Start{peer = queue, rounds = N}: puts 0..N-1, then the sentinel; answers Done.
 struct producer {
   using handles = actorproc::handles<demo::Start>;
   void on(demo::Start::Reader m, actorproc::context& ctx) {
-    auto q = actorproc::queue_in(ctx, {m.getPeer()});
+    auto q = client_in(ctx, {m.getPeer()});
     for (uint64_t i = 0; i < m.getRounds(); ++i) put_int(q, static_cast<int64_t>(i));
     put_int(q, sentinel);
     ctx.reply<demo::Done>([&](demo::Done::Builder b) { b.setRounds(m.getRounds()); });
@@ -72,7 +83,7 @@ struct producer {
 struct consumer {
   using handles = actorproc::handles<demo::Start>;
   void on(demo::Start::Reader m, actorproc::context& ctx) {
-    auto q = actorproc::queue_in(ctx, {m.getPeer()});
+    auto q = client_in(ctx, {m.getPeer()});
     bool joinable = !ctx.args().empty() && ctx.args()[0] == "ack";
     uint64_t count = 0, seen = 0;
     while (seen < m.getRounds()) {
@@ -109,12 +120,14 @@ uint64_t finish(std::future<actorproc::expected<actorproc::message<demo::Done>>>
   return r->getRounds();
 }
 
+enum class mode { routed, connected, by_default };
+
 struct setup {
   actorproc::node& node;
-  bool connected;
+  mode how;
   actorproc::actor_handle spawn(const char* type, const actorproc::actor_handle& q, bool ack = false) const {
-    auto a = node.spawn(type, {.args = {ack ? "ack" : ""}}).value();
-    if (connected && !node.connect(a, q)) fail("connect failed");
+    auto a = node.spawn(type, {.args = {ack ? "ack" : "", how == mode::routed ? "routed" : ""}}).value();
+    if (how == mode::connected && !node.connect(a, q)) fail("connect failed");
     return a;
   }
   actorproc::actor_handle queue(bool joinable = false) const {
@@ -202,7 +215,7 @@ void row(const char* figure, const char* label, int reps, const std::function<do
   auto s = bench::summarize(rates);
   std::printf("%-28s %-10s %12.0f items/s [%.0f..%.0f]\n", figure, label, s.median, s.min, s.max);
   std::fflush(stdout);
-  if (label == std::string("routed") || label == std::string("host")) bench::emit_row(figure, "ours", s, "items/s");
+  if (label == std::string("default")) bench::emit_row(figure, "ours", s, "items/s");
 }
 
 }  // namespace
@@ -241,14 +254,13 @@ int main(int argc, char** argv) {
   actorproc::node node{actors};
   std::printf("queue_bench (%s): maxsize %zu, %d reps per row, median [min..max]\n", quick ? "quick" : "full",
               maxsize, reps);
-  for (bool connected : {false, true}) {
-    setup s{node, connected};
-    const char* label = connected ? "connected" : "routed";
+  for (mode how : {mode::routed, mode::connected, mode::by_default}) {
+    setup s{node, how};
+    const char* label = how == mode::routed ? "routed" : how == mode::connected ? "connected" : "default";
     row("queue_2to1_actors", label, reps, [&] { return two_to_one(s, n_queue); });
-    row("queue_host_put", connected ? "connected" : "host", reps, [&] { return host_put(s, n_queue); });
-    row("queue_host_get", connected ? "connected" : "host", reps, [&] { return host_get(s, n_queue); });
-    row("jqueue_put_taskdone_join", connected ? "connected" : "host", reps,
-        [&] { return put_taskdone_join(s, n_joinable); });
+    row("queue_host_put", label, reps, [&] { return host_put(s, n_queue); });
+    row("queue_host_get", label, reps, [&] { return host_get(s, n_queue); });
+    row("jqueue_put_taskdone_join", label, reps, [&] { return put_taskdone_join(s, n_joinable); });
   }
   return 0;
 }

@@ -434,3 +434,37 @@ BOOST_AUTO_TEST_CASE(a_worker_request_to_an_actor_that_dies_before_answering_fai
   BOOST_TEST(answer.find("actor_down") != std::string::npos, answer);
   BOOST_TEST(answer.find("signal 9") != std::string::npos, answer);
 }
+
+// A direct peer that floods a slow actor does not hold back a stop that comes
+// through the node: the stop waits for none of the direct frames
+// (causal_gate.hpp), and the actor looks at its mailbox between them.
+BOOST_AUTO_TEST_CASE(a_stop_through_the_mailbox_wins_over_a_flooding_direct_peer) {
+  node n{table()};
+  auto slow = n.spawn("echo", {.args = {"1"}}).value();  // 1 ms per Tick
+  auto fast = n.spawn("echo").value();
+  BOOST_REQUIRE(n.connect(fast, slow));
+  // 20,000 Ticks (20 s of work for the slow actor), all sent once answered;
+  // then a flood that goes on while the stop comes, and would keep a
+  // snapshot of the direct channel growing up to its bound.
+  auto flooded = fast.request<testing::Flood, testing::Report>(
+      [&](testing::Flood::Builder b) {
+        b.setTarget(slow.id());
+        b.setCount(20000);
+      },
+      patience);
+  BOOST_REQUIRE(flooded);
+  fast.request_async<testing::Flood, testing::Report>(
+      [&](testing::Flood::Builder b) {
+        b.setTarget(slow.id());
+        b.setCount(10'000'000);
+      },
+      [](expected<message<testing::Report>>) {});
+  auto t0 = std::chrono::steady_clock::now();
+  slow.stop(patience);  // a long grace: no signal ends it, the stop message must
+  auto gone = slow.join(patience);
+  BOOST_REQUIRE(gone);
+  BOOST_TEST((gone->what == exit_reason::kind::normal));
+  auto took = std::chrono::steady_clock::now() - t0;
+  BOOST_TEST_MESSAGE("stopped after " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+  BOOST_TEST((took < 4s));
+}

@@ -3,6 +3,7 @@
 #define BOOST_TEST_MODULE rules
 #include <boost/test/unit_test.hpp>
 
+#include <actorproc/actor/causal_gate.hpp>
 #include <actorproc/node/exit_decision.hpp>
 #include <actorproc/supervise/backoff.hpp>
 #include <actorproc/supervise/restart_rules.hpp>
@@ -205,3 +206,21 @@ BOOST_AUTO_TEST_CASE(a_signal_is_reported_even_after_a_normal_announcement_or_st
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(the_causal_gate_puts_direct_frames_complete_at_the_snapshot_before_the_mailbox_frame) {
+  causal_gate gate;
+  std::vector<causal_gate::head> heads{{7, 100}, {9, 40}};
+  BOOST_TEST(!gate.armed_for(0));
+  BOOST_TEST(!gate.owed(heads).has_value());  // not armed: nothing is owed
+  gate.arm(64, {{7, 90}, {9, 40}});
+  BOOST_TEST(gate.armed_for(64));
+  BOOST_TEST(!gate.armed_for(128));  // the next mailbox frame needs its own snapshot
+  // Peer 7's next frame ends past its snapshot (it was not complete then); peer 9's ends at it.
+  BOOST_TEST(gate.owed(heads).value_or(99) == 1u);
+  heads[1].frame_end.reset();  // peer 9 has nothing buffered any more
+  BOOST_TEST(!gate.owed(heads).has_value());
+  heads.push_back({11, 8});  // a channel added after the snapshot owes nothing
+  BOOST_TEST(!gate.owed(heads).has_value());
+  gate.arm(64, {{7, 100}});
+  BOOST_TEST(gate.owed(heads).value_or(99) == 0u);
+}

@@ -38,34 +38,40 @@ std::optional<expected<wire::frame_ptr>> answer_stash::take_if_answer(kj::ArrayP
 std::optional<expected<wire::frame_ptr>> answer_stash::collect(channel_set& channels, uint64_t correlation,
                                                                const wire::limits& limits,
                                                                channel_failures& failures) {
-  for (std::size_t i = 0; i < channels.size(); ++i) {
-    channel& ch = channels[i];
-    std::optional<kj::ArrayPtr<const capnp::word>> frame;
-    while (channels.next_frame(ch, frame) && frame) {
-      try {
-        if (auto answer = take_if_answer(*frame, ch.peer, correlation, limits, ch.in)) return answer;
-      } catch (const wire::protocol_error& e) {
-        failures.protocol_failure(ch, e.what());
-        return expected<wire::frame_ptr>(error(errc::protocol_error, e.what()));
+  // Kept in the order the runtime would handle them (causal_gate.hpp): the
+  // direct channels' frames, read once more when the mailbox holds a frame,
+  // ahead of the mailbox's. An introduction is adopted at once, and the pass
+  // starts again, so that its channel is read before the mailbox frames
+  // behind it (a dead peer's last frames before the node's notice).
+  for (bool again = true; again;) {
+    again = false;
+    if (channels.mailbox_has_frame()) (void)channels.snapshot_direct();
+    for (std::size_t i = 1; i <= channels.size() && !again; ++i) {
+      channel& ch = channels[i % channels.size()];  // the mailbox last
+      std::optional<kj::ArrayPtr<const capnp::word>> frame;
+      while (!again && channels.next_frame(ch, frame) && frame) {
+        try {
+          if (auto answer = take_if_answer(*frame, ch.peer, correlation, limits, ch.in)) return answer;
+        } catch (const wire::protocol_error& e) {
+          failures.protocol_failure(ch, e.what());
+          return expected<wire::frame_ptr>(error(errc::protocol_error, e.what()));
+        }
+        again = ch.peer == 0 && adopt_introduction(channels);
       }
     }
   }
   return std::nullopt;
 }
 
-std::optional<unique_fd> answer_stash::take_introduction(uint64_t peer) {
-  for (auto it = frames_.begin(); it != frames_.end(); ++it) {
-    if (it->first != 0) continue;  // from a direct channel: introductions come from the node
-    auto env = it->second->envelope();
-    if (env.isSystem() && env.getSystem().isPeer() && env.getSystem().getPeer() == peer && env.getFdCount() == 1) {
-      auto fds = it->second->take_fds();
-      bytes_ -= it->second->words().size() * sizeof(capnp::word);
-      frames_.erase(it);
-      if (fds.size() != 1) return std::nullopt;
-      return std::move(fds.front());
-    }
-  }
-  return std::nullopt;
+bool answer_stash::adopt_introduction(channel_set& channels) {
+  auto env = frames_.back().second->envelope();
+  if (!env.isSystem() || !env.getSystem().isPeer()) return false;
+  uint64_t peer = env.getSystem().getPeer();
+  auto fds = frames_.back().second->take_fds();
+  bytes_ -= frames_.back().second->words().size() * sizeof(capnp::word);
+  frames_.pop_back();
+  if (fds.size() == 1) channels.add(peer, std::move(fds.front()));
+  return true;
 }
 
 std::pair<uint64_t, wire::frame_ptr> answer_stash::pop() {

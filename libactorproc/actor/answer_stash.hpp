@@ -40,20 +40,21 @@ class answer_stash {
                                                           uint64_t correlation, const wire::limits& limits,
                                                           wire::frame_decoder& in);
   /// Reads every frame `channels` hold now, through take_if_answer(): the
-  /// answer to `correlation` if it came, else nullopt with the rest kept. A
-  /// malformed frame is reported to `failures` and returned as protocol_error.
+  /// answer to `correlation` if it came, else nullopt with the rest kept, in
+  /// the order causal_gate.hpp asks for. An introduction of a direct channel
+  /// (System.peer) from the mailbox is not kept: its channel is added at once.
+  /// A malformed frame is reported to `failures` and returned as protocol_error.
   std::optional<expected<wire::frame_ptr>> collect(channel_set& channels, uint64_t correlation,
                                                    const wire::limits& limits, channel_failures& failures);
   bool empty() const { return frames_.empty(); }
   bool over_limit() const { return bytes_ > limit; }
-  /// Takes out the mailbox's introduction of a direct channel to `peer`
-  /// (System.peer), if it is kept: the channel's descriptor, which the frame
-  /// kept with it; nullopt if there is none.
-  std::optional<unique_fd> take_introduction(uint64_t peer);
   /// The oldest frame kept, and the peer it came from; the stash must not be empty.
   std::pair<uint64_t, wire::frame_ptr> pop();
 
  private:
+  // If the frame kept last is an introduction, takes it out and adds its channel.
+  bool adopt_introduction(channel_set& channels);
+
   std::deque<std::pair<uint64_t, wire::frame_ptr>> frames_;
   std::size_t bytes_ = 0;
 };

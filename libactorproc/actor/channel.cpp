@@ -1,5 +1,8 @@
 #include "channel.hpp"
 
+#include <actorproc/actor/causal_gate.hpp>
+#include <actorproc/actor/system_lane.hpp>
+#include <actorproc/base/defaults.hpp>
 #include <actorproc/wire/blocking_io.hpp>
 
 #include <sys/socket.h>
@@ -96,6 +99,70 @@ bool channel_set::next_frame(channel& ch, std::optional<kj::ArrayPtr<const capnp
   }
 }
 
+namespace {
+
+// Stop and heartbeat wait for no direct frame: a stopping actor handles
+// nothing more, and a heartbeat answer means nothing to its peers.
+bool goes_at_once(channel& mailbox, const wire::limits& limits) {
+  try {
+    auto frame = mailbox.in.peek(0);
+    if (!frame || !wire::is_system_frame(*frame)) return false;
+    auto kind = wire::owned_frame(*frame, limits, wire::owned_frame::validate).envelope().getSystem().which();
+    return kind == schema::System::STOP || kind == schema::System::HEARTBEAT;
+  } catch (const std::exception&) {
+    return true;  // reported in its turn
+  }
+}
+
+}  // namespace
+
+bool channel_set::mailbox_has_frame() {
+  try {
+    return mailbox().in.has_complete_frame();
+  } catch (const wire::protocol_error&) {
+    return true;
+  }
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> channel_set::snapshot_direct() {
+  std::vector<std::pair<uint64_t, uint64_t>> ends;
+  for (std::size_t i = 1; i < channels_.size(); ++i) {
+    channel& ch = *channels_[i];
+    while (!ch.closed && ch.in.buffered_bytes() < input_hold_limit && read(ch) == wire::read_status::data) {
+    }
+    ends.emplace_back(ch.peer, ch.in.position() + ch.in.buffered_bytes());
+  }
+  return ends;
+}
+
+std::size_t channel_set::owed_before_mailbox(causal_gate& gate) {
+  if (channels_.size() == 1) return 0;
+  if (!mailbox_has_frame()) {
+    // A flood of direct frames keeps the worker from waiting, where it reads
+    // the mailbox: so it looks there now and then, for a stop.
+    auto now = clock::now();
+    if (now - mailbox_looked_ < system_lane::look_every) return 0;
+    mailbox_looked_ = now;
+    if (mailbox().closed || read(mailbox()) != wire::read_status::data || !mailbox_has_frame()) return 0;
+  }
+  if (goes_at_once(mailbox(), limits_)) return 0;
+  uint64_t position = mailbox().in.position();
+  if (!gate.armed_for(position)) gate.arm(position, snapshot_direct());
+  std::vector<causal_gate::head> heads;
+  for (std::size_t i = 1; i < channels_.size(); ++i) {
+    channel& ch = *channels_[i];
+    causal_gate::head h{ch.peer, std::nullopt};
+    try {
+      if (auto frame = ch.in.peek(0)) h.frame_end = ch.in.position() + frame->size() * sizeof(capnp::word);
+    } catch (const wire::protocol_error&) {
+      // Reported in the channel's own turn.
+    }
+    heads.push_back(h);
+  }
+  auto owed = gate.owed(heads);
+  return owed ? *owed + 1 : 0;
+}
+
 wire::frame_writer& channel_set::output(channel& ch) {
   if (!ch.batch.empty()) {
     if (filling_ == &ch.batch) {
@@ -109,7 +176,8 @@ wire::frame_writer& channel_set::output(channel& ch) {
 }
 
 wire::flush_status channel_set::flush(channel& ch) {
-  if (output(ch).empty()) return wire::flush_status::done;
+  // A batch whose message a fill function is filling is framed later; what is framed goes.
+  if ((filling_ == &ch.batch ? ch.out : output(ch)).empty()) return wire::flush_status::done;
   if (ch.write_blocked) return wire::flush_status::would_block;  // no futile send() on a full socket
   auto status = ch.out.flush(ch.fd.get());
   ch.write_blocked = status == wire::flush_status::would_block;
@@ -126,19 +194,55 @@ bool channel_set::flush_all() {
   return all;
 }
 
-expected<void> channel_set::make_room(channel& ch, std::chrono::milliseconds timeout) {
-  if (ch.out.size() < output_limit) return {};
-  auto deadline = clock::now() + timeout;
-  while (ch.out.size() >= output_limit) {
-    if (flush(ch) == wire::flush_status::failed) return error(errc::actor_down, "the channel is closed");
-    if (ch.out.size() < output_limit) break;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
-    if (left.count() <= 0 || wire::poll_one(ch.fd.get(), POLLOUT, left) == 0) {
-      return error(errc::mailbox_full, "the output buffer stayed full for the whole send timeout");
-    }
-    ch.write_blocked = false;  // writable again
+bool channel_set::direct_pending() const {
+  for (std::size_t i = 1; i < channels_.size(); ++i) {
+    const channel& ch = *channels_[i];
+    if (!ch.closed && (!ch.out.empty() || (!ch.batch.empty() && filling_ != &ch.batch))) return true;
   }
-  return {};
+  return false;
+}
+
+template <class Done>
+bool channel_set::pump_until(Done&& done, std::chrono::milliseconds timeout) {
+  auto deadline = clock::now() + timeout;
+  for (;;) {
+    pump_fds_.clear();
+    for (auto& ch : channels_) {
+      short events = 0;
+      if (!ch->closed && ch->in.buffered_bytes() < input_hold_limit) events |= POLLIN;
+      if (!ch->closed && flush(*ch) == wire::flush_status::would_block) events |= POLLOUT;
+      pump_fds_.push_back({events == 0 ? -1 : ch->fd.get(), events, 0});  // -1: not polled
+    }
+    if (done()) return true;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+    if (left.count() <= 0) return false;
+    if (::poll(pump_fds_.data(), pump_fds_.size(), static_cast<int>(left.count())) <= 0) continue;
+    for (std::size_t i = 0; i < pump_fds_.size(); ++i) {
+      short revents = pump_fds_[i].revents;
+      channel& ch = *channels_[i];
+      if (revents & (POLLOUT | POLLERR | POLLHUP)) ch.write_blocked = false;
+      if ((revents & (POLLIN | POLLHUP | POLLERR)) && (pump_fds_[i].events & POLLIN)) read(ch);
+    }
+  }
+}
+
+bool channel_set::fence(std::chrono::milliseconds timeout) {
+  if (!direct_pending()) return true;
+  return pump_until([&] { return !direct_pending(); }, std::min(timeout, fence_patience));
+}
+
+expected<void> channel_set::make_room(channel& ch, std::chrono::milliseconds timeout) {
+  if (&ch == &mailbox() && channels_.size() > 1) {
+    auto started = clock::now();
+    fence(timeout);
+    timeout -= std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started);
+  }
+  if (ch.out.size() < output_limit) return {};
+  if (pump_until([&] { return ch.closed || ch.out.size() < output_limit; }, timeout)) {
+    if (ch.closed) return error(errc::actor_down, "the channel is closed");
+    return {};
+  }
+  return error(errc::mailbox_full, "the output buffer stayed full for the whole send timeout");
 }
 
 expected<void> channel_set::append_within_frame(wire::frame_writer& to, wire::envelope_builder& out, const char* what,
@@ -157,6 +261,7 @@ expected<void> channel_set::append_within_frame(wire::frame_writer& to, wire::en
 }
 
 void channel_set::append_answer(channel& ch, wire::envelope_builder& out, std::vector<unique_fd> fds) {
+  if (&ch == &mailbox()) fence(fence_patience);
   auto& to = output(ch);
   auto sent = append_within_frame(to, out, "reply", std::move(fds));
   if (sent) return;
@@ -174,21 +279,21 @@ std::size_t channel_set::unsent_bytes() const {
 }
 
 void channel_set::flush_before_exit(std::chrono::milliseconds timeout) {
-  for (auto& ch : channels_) wire::flush_blocking(ch->fd.get(), output(*ch), timeout);
+  for (std::size_t i = 1; i <= channels_.size(); ++i) {  // the mailbox last (fence)
+    channel& ch = *channels_[i % channels_.size()];
+    wire::flush_blocking(ch.fd.get(), output(ch), timeout);
+  }
 }
 
 expected<wire::batch_builder*> channel_set::open_batch(uint64_t to, uint64_t from, std::chrono::milliseconds timeout) {
   // A burst to one actor finds its batch here without looking up the route.
-  if (batching_ != nullptr && batching_->batch.accepts(to, from)) return &batching_->batch;
-  channel& ch = route(to);
-  if (ch.batch.accepts(to, from)) {
-    batching_ = &ch;
-    return &ch.batch;
-  }
+  channel& ch = (batching_ != nullptr && batching_->batch.accepts(to, from)) ? *batching_ : route(to);
+  if (ch.peer == 0 && channels_.size() > 1) fence(timeout);
+  batching_ = &ch;
+  if (ch.batch.accepts(to, from)) return &ch.batch;
   if (auto room = make_room(ch, timeout); !room) return room.error();
   output(ch);  // frames the batch to another destination, if one is open
   ch.batch.open(to, from);
-  batching_ = &ch;
   return &ch.batch;
 }
 

@@ -9,6 +9,18 @@
 // channel set routes (a direct channel while it is open, else the mailbox),
 // frames batches in send order, flushes, and says what to poll for.
 //
+// Causal order across channels (causal_gate.hpp): nothing goes into the
+// mailbox's output while output sent earlier on a direct channel is still in
+// this process (fence: it is flushed first, waiting for the socket if need
+// be, up to fence_patience), so that whatever the node passes on after it
+// finds that output in its receiver's socket already. System messages to the node (heartbeat answers,
+// monitor) do not wait: nothing the node does with them depends on a peer's
+// input. While a send waits for a socket (its own or, fenced, a direct
+// one), the worker keeps reading every channel (up to input_hold_limit per
+// channel), so that a peer blocked on this worker, or this worker's direct
+// peer blocked sending to it, goes on: two workers that each wait to write to
+// the other do not deadlock unless both hold that much unread input.
+//
 // What a broken channel means (a closed direct channel is dropped; a broken
 // mailbox ends the actor) is the runtime's decision: the set reports failures
 // through channel_failures and never stops anything itself.
@@ -28,9 +40,12 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace actorproc::detail {
+
+class causal_gate;
 
 // A requester blocked in recvmsg on the mailbox looks up at least this often
 // (its deadline, the other channels).
@@ -38,6 +53,17 @@ inline constexpr std::chrono::milliseconds receive_slice{50};
 // The same for a direct channel: a requester waiting on one keeps the others
 // (whose frames it stashes) waiting at most this long.
 inline constexpr std::chrono::milliseconds peer_receive_slice{2};
+// While a send waits for room, or the runtime takes a snapshot of its direct
+// channels (causal_gate.hpp), it reads a channel only while less than this is
+// buffered in it.
+inline constexpr std::size_t input_hold_limit = 2 << 20;
+// The longest a message to the mailbox waits for the direct channels' earlier
+// output to leave (fence; a send waits at most its own timeout): a direct
+// peer that takes nothing for that long (stopped, or stuck in a handler with
+// its socket full) is not waited for, and that message goes unordered, so
+// that one stalled peer does not stall everything this worker sends through
+// the node (a port answers its status while its subscriber is stopped).
+inline constexpr std::chrono::milliseconds fence_patience{1000};
 
 // One socket the worker reads and writes.
 struct channel {
@@ -92,14 +118,34 @@ class channel_set {
   /// broken (reported).
   bool next_frame(channel& ch, std::optional<kj::ArrayPtr<const capnp::word>>& frame);
 
+  /// Whether the mailbox holds a complete frame (or a malformed one, which
+  /// next_frame() reports).
+  bool mailbox_has_frame();
+  /// Reads what each open direct channel's socket holds now, without waiting
+  /// (up to input_hold_limit buffered); returns every direct channel's peer
+  /// and stream end (the snapshot of causal_gate::arm).
+  std::vector<std::pair<uint64_t, uint64_t>> snapshot_direct();
+  /// The index of the direct channel whose next frame goes before the
+  /// mailbox's next frame (causal_gate.hpp), arming `gate` for that frame
+  /// first if need be; 0 if the mailbox's frame goes (a stop or heartbeat
+  /// goes at once) or it has none. With none buffered, it reads the mailbox
+  /// at most every system_lane::look_every.
+  std::size_t owed_before_mailbox(causal_gate& gate);
+
   /// `ch`'s output, with its open batch framed first (so every frame written
   /// after it keeps the order of the sends).
   wire::frame_writer& output(channel& ch);
   wire::flush_status flush(channel& ch);
   /// Flushes every channel; false if one of them is full.
   bool flush_all();
-  /// Waits up to `timeout` until `ch`'s output is below its bound.
+  /// Waits up to `timeout` until `ch`'s output is below its bound; for the
+  /// mailbox, first for the fence.
   expected<void> make_room(channel& ch, std::chrono::milliseconds timeout);
+  /// Before something goes into the mailbox's output: flushes what the direct
+  /// channels hold and waits up to `timeout` (at most fence_patience) until
+  /// all of it is in the kernel; false if it is not (what follows goes
+  /// unordered).
+  bool fence(std::chrono::milliseconds timeout);
   /// Appends `out`, with `fds`, to `to` unless its frame would pass the frame
   /// limit (too_large: the receiver would take such a frame for a protocol
   /// error and kill its sender) or it has too many descriptors (invalid_argument).
@@ -107,10 +153,12 @@ class channel_set {
                                      std::vector<unique_fd> fds = {});
   /// Appends the answer `out` (addressed already) to `ch`; one that cannot be
   /// sent is replaced by a failure saying why, so that its requester still hears.
+  /// Into the mailbox, it waits for the fence first.
   void append_answer(channel& ch, wire::envelope_builder& out, std::vector<unique_fd> fds);
   /// Bytes sent but still in this process, on open channels.
   std::size_t unsent_bytes() const;
-  /// Gives everything still buffered up to `timeout` per channel to leave.
+  /// Gives everything still buffered up to `timeout` per channel to leave,
+  /// the direct channels' first (fence).
   void flush_before_exit(std::chrono::milliseconds timeout);
 
   /// The open batch of one-way messages from `from` to `to` (context::open_batch).
@@ -127,9 +175,18 @@ class channel_set {
  private:
   wire::limits limits_;
   channel_failures& failures_;
+  // Whether a direct channel holds output not yet in the kernel.
+  bool direct_pending() const;
+  // Waits up to `timeout` until `done()`, writing and reading every channel
+  // meanwhile (reads bounded by input_hold_limit); false on timeout.
+  template <class Done>
+  bool pump_until(Done&& done, std::chrono::milliseconds timeout);
+
   wire::batch_builder* const& filling_;
   std::vector<std::unique_ptr<channel>> channels_;  // [0] is the mailbox
   channel* batching_ = nullptr;                     // the channel of the last batch opened, if it still exists
+  std::vector<pollfd> pump_fds_;
+  std::chrono::steady_clock::time_point mailbox_looked_{};  // owed_before_mailbox's last read of the mailbox
 };
 
 }  // namespace actorproc::detail

@@ -16,6 +16,7 @@
 #include "channel.hpp"
 #include "worker_exit.hpp"
 
+#include <actorproc/actor/causal_gate.hpp>
 #include <actorproc/actor/event_port.hpp>
 #include <actorproc/actor/system_lane.hpp>
 #include <actorproc/actor/wait_hooks.hpp>
@@ -127,8 +128,7 @@ class worker_runtime final : public context, channel_failures {
     return channels_.append_within_frame(channels_.output(ch), out, "message", std::move(fds));
   }
   bool adopt_channel(actor_ref peer) override {
-    if (auto fd = stash_.take_introduction(peer.id)) channels_.add(peer.id, std::move(*fd));
-    channel* ch = channels_.find(peer.id);
+    channel* ch = channels_.find(peer.id);  // an introduction that came while a request waited is adopted already
     return ch != nullptr && !ch->closed;
   }
 
@@ -172,7 +172,10 @@ class worker_runtime final : public context, channel_failures {
       handle(first->words(), &channels_.mailbox(), std::vector<unique_fd>{});  // stop and heartbeat carry none
       return;
     }
-    for (std::size_t i = 0; i < channels_.size(); ++i) {
+    // A direct frame owed before the mailbox's next one goes first (causal_gate.hpp).
+    std::size_t owed = channels_.owed_before_mailbox(gate_);
+    for (std::size_t k = 0; k < channels_.size(); ++k) {
+      std::size_t i = k == 0 ? owed : k == owed ? 0 : k;
       channel& ch = channels_[i];
       std::optional<kj::ArrayPtr<const capnp::word>> frame;
       uint64_t position = ch.in.position();
@@ -186,8 +189,7 @@ class worker_runtime final : public context, channel_failures {
         return;
       }
     }
-    // Nothing buffered: with a timer due, only look at what has arrived (its
-    // turn is next); otherwise wait for input until the next timer.
+    // Nothing buffered: with a timer due, only look at what has arrived; else wait until the next timer.
     wait_for_input(timer_due ? 0ms : port_.has_timers() ? port_.until_next_timer(clock::now()) : -1ms);
   }
 
@@ -234,12 +236,10 @@ class worker_runtime final : public context, channel_failures {
   }
 
   // Waits for input in recvmsg on the mailbox, without poll: one system call
-  // where poll + recvmsg take two, which is about a tenth of a round trip on
-  // this kind of VM. Only while the mailbox is the worker's only channel and
-  // busy: with direct channels open, a blocking read on any one of them would
-  // keep the others waiting (a lock shared by two connected clients ran 33x
-  // slower than routed when the worker did that), so then it polls them all.
-  // False: poll instead.
+  // where poll + recvmsg take two (a tenth of a round trip on this kind of VM).
+  // Only while the mailbox is busy and the only channel: a blocking read on one
+  // of several keeps the others waiting (a lock shared by two connected
+  // clients ran 33x slower). False: poll instead.
   bool read_busy_mailbox() {
     if (!busy_) return false;
     if (channels_.read(channels_.mailbox(), true) == wire::read_status::would_block) {  // the slice passed: quiet now
@@ -381,7 +381,7 @@ class worker_runtime final : public context, channel_failures {
     wire::envelope_builder out;
     out.address(current_sender_, id(), current_correlation_);
     out.init_failure(code, what);
-    channels_.output(channels_.route(current_channel_)).append(out.message());
+    channels_.append_answer(channels_.route(current_channel_), out, {});
     replied_ = true;
   }
 
@@ -424,6 +424,7 @@ class worker_runtime final : public context, channel_failures {
   bool busy_ = true;              // a frame came since the mailbox was last quiet for a slice
   bool timer_ran_last_ = false;   // the last turn ran a timer: the next one serves messages
   system_lane lane_;              // stop and heartbeat taken ahead of the mailbox's backlog
+  causal_gate gate_;              // direct frames owed before the mailbox's next frame
   wait_hooks hooks_;  // the actor's pipe ends with output pending (wait_hooks.hpp); outlives actor_
   std::unique_ptr<behavior> actor_;
   answer_stash stash_;  // what arrived while a request waited

@@ -8,7 +8,8 @@
 // request to it (the queue's client pipelines instead: one-way puts on credits,
 // batched gets; queue.hpp). A Caller is anything with request<M, R>(fill, timeout):
 // - actor_handle, from the node (any thread);
-// - from_actor, from a handler inside a worker.
+// - from_actor, from a handler inside a worker: direct_caller() (the default of
+//   queue_in() and the others) or routed_caller().
 // A client's one-way operations (a dict's add_nowait) also need its
 // send<M>(fill, timeout), which both have.
 //
@@ -47,22 +48,38 @@ struct from_actor {
   }
 };
 
-/// The Caller for a pattern client in an actor, over a direct channel, e.g.
-/// `queue_client<from_actor> q(direct_caller(ctx, queue_id));`: it asks the node
-/// once for a socketpair to the pattern's actor (context::connect), so that its
-/// traffic does not pass through the node (about twice the throughput of a
-/// routed queue: bench/queue_bench's connected rows). If that fails, the client
-/// is routed, and its first operation reports what is wrong (unknown_actor).
-/// Opt-in, not the default of queue_in() and the others, because it gives up
-/// one ordering: what this actor sends on the direct channel is not ordered
-/// with what it sends through the node. An actor that acknowledges items
-/// one-way and then tells the host "done" may have the host's qsize() or
-/// status() reach the queue before those acknowledgements (join() still waits
-/// for them).
+/// The Caller for a pattern client in an actor, over a direct channel: what
+/// queue_in(), lock_in(), dict_in(), list_in(), semaphore_in(), event_in(),
+/// condition_in(), barrier_in(), value_in() and port_in() use. It asks the node
+/// once for a socketpair to the pattern's actor (context::connect; later
+/// clients of the same actor find it open), so that the traffic does not pass
+/// through the node (about twice the throughput of a routed queue:
+/// bench/queue_bench). If connecting fails (the actor is gone, or the node is
+/// out of descriptors), the client is routed through the node instead, and
+/// its first operation reports what is wrong (unknown_actor for a dead actor).
+///
+/// The ordering a routed client has is kept: what this actor sent on the direct
+/// channel is handled by the pattern's actor before anything this actor sends,
+/// or makes others send, through the node afterwards (the worker's causal
+/// order: actor/causal_gate.hpp; kept while the pattern's actor reads its
+/// socket, not past a second of it reading nothing). So an actor that acknowledges items one-way
+/// and then tells the host "done" has every acknowledgement counted by the
+/// host's next qsize() or status(), and a client that dies has its last
+/// one-way messages handled before the pattern's actor learns of the death.
+/// What is not ordered: a message the pattern's actor gets through the node
+/// (from the host, say) and a direct message this actor sent because of it
+/// (the host puts, then asks this actor to get_nowait(): the get may come
+/// first; a blocking get() waits for the item).
 inline from_actor direct_caller(context& ctx, actor_ref to) {
   (void)ctx.connect(to);
   return from_actor{ctx, to};
 }
+
+/// The Caller for a pattern client in an actor that goes through the node: the
+/// opt-out of direct_caller(), e.g. `queue_client<from_actor>
+/// q(routed_caller(ctx, queue_id));`. It opens no channel; but if this actor
+/// has a direct channel to `to` already (connect), its traffic takes it.
+inline from_actor routed_caller(context& ctx, actor_ref to) { return from_actor{ctx, to}; }
 
 namespace detail {
 /// A blocking operation's actor answers it itself when its timeout passes; the

@@ -91,7 +91,7 @@ class lock_client {
 
 /// The lock `l` as seen from inside an actor.
 inline lock_client<from_actor> lock_in(context& ctx, actor_ref l) {
-  return lock_client<from_actor>(from_actor{ctx, l});
+  return lock_client<from_actor>(direct_caller(ctx, l));
 }
 
 }  // namespace actorproc

@@ -194,7 +194,7 @@ class port_client {
 
 /// The port `p` as seen from inside an actor.
 inline port_client<from_actor> port_in(context& ctx, actor_ref p) {
-  return port_client<from_actor>(from_actor{ctx, p});
+  return port_client<from_actor>(direct_caller(ctx, p));
 }
 
 struct run_options {

@@ -372,7 +372,7 @@ class queue_client {
 
 /// The queue `q` as seen from inside an actor.
 inline queue_client<from_actor> queue_in(context& ctx, actor_ref q, queue_client_options options = {}) {
-  return queue_client<from_actor>(from_actor{ctx, q}, options);
+  return queue_client<from_actor>(direct_caller(ctx, q), options);
 }
 
 }  // namespace actorproc

@@ -224,10 +224,10 @@ class list_client {
 };
 
 inline dict_client<from_actor> dict_in(context& ctx, actor_ref d) {
-  return dict_client<from_actor>(from_actor{ctx, d});
+  return dict_client<from_actor>(direct_caller(ctx, d));
 }
 inline list_client<from_actor> list_in(context& ctx, actor_ref l) {
-  return list_client<from_actor>(from_actor{ctx, l});
+  return list_client<from_actor>(direct_caller(ctx, l));
 }
 
 }  // namespace actorproc

@@ -133,7 +133,7 @@ class semaphore_client {
 };
 
 inline semaphore_client<from_actor> semaphore_in(context& ctx, actor_ref s) {
-  return semaphore_client<from_actor>(from_actor{ctx, s});
+  return semaphore_client<from_actor>(direct_caller(ctx, s));
 }
 
 // ---------------------------------------------------------------------------
@@ -179,7 +179,7 @@ class event_client {
 };
 
 inline event_client<from_actor> event_in(context& ctx, actor_ref e) {
-  return event_client<from_actor>(from_actor{ctx, e});
+  return event_client<from_actor>(direct_caller(ctx, e));
 }
 
 // ---------------------------------------------------------------------------
@@ -243,7 +243,7 @@ class condition_client : public lock_client<Caller> {
 };
 
 inline condition_client<from_actor> condition_in(context& ctx, actor_ref c) {
-  return condition_client<from_actor>(from_actor{ctx, c});
+  return condition_client<from_actor>(direct_caller(ctx, c));
 }
 
 // ---------------------------------------------------------------------------
@@ -307,7 +307,7 @@ class barrier_client {
 };
 
 inline barrier_client<from_actor> barrier_in(context& ctx, actor_ref b) {
-  return barrier_client<from_actor>(from_actor{ctx, b});
+  return barrier_client<from_actor>(direct_caller(ctx, b));
 }
 
 // ---------------------------------------------------------------------------
@@ -391,7 +391,7 @@ class value_client {
 
 template <class T>
 value_client<T, from_actor> value_in(context& ctx, actor_ref v) {
-  return value_client<T, from_actor>(from_actor{ctx, v});
+  return value_client<T, from_actor>(direct_caller(ctx, v));
 }
 
 // ---------------------------------------------------------------------------
