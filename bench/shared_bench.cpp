@@ -10,13 +10,13 @@
 // median over repetitions [min..max]:
 // - dict_incr_lock_2actors: each actor runs R times lock.acquire(),
 //   dict.get("n"), dict.set("n", v + 1), lock.release(), against one lock
-//   and one dict actor, both connected to each actor (node.connect).
+//   and one dict actor, each client on a direct channel (lock_in(), dict_in()).
 // - dict_incr_atomic_2actors: each actor runs R times dict.add("n", "value",
-//   1), one request that answers the new value, on a connected dict.
+//   1), one request that answers the new value, on a direct channel.
 // - raw side of dict_incr_atomic_2actors: the same shape in plain C
 //   (raw_baselines.h, raw_rpc2): 2 client processes x 4R 64 B request/answer
 //   round trips against one server process that polls both sockets.
-// Printed beside them, without a row: the same routed through the node, the
+// Printed beside them, without a row: the same routed (routed_caller()), the
 // lock path with release_nowait (one-way), and add_nowait (one-way, then one
 // sync) connected.
 
@@ -54,10 +54,15 @@ enum class mode : uint64_t { lock_get_set_release, lock_get_set_release_nowait, 
 struct incrementer {
   using handles = actorproc::handles<demo::Start>;
   explicit incrementer(actorproc::context& ctx)
-      : lock_id(std::stoull(ctx.args().at(0))), dict_id(std::stoull(ctx.args().at(1))) {}
+      : lock_id(std::stoull(ctx.args().at(0))),
+        dict_id(std::stoull(ctx.args().at(1))),
+        routed(ctx.args().at(2) == "routed") {}
   void on(demo::Start::Reader m, actorproc::context& ctx) {
-    auto lock = actorproc::lock_in(ctx, {lock_id});
-    auto dict = actorproc::dict_in(ctx, {dict_id});
+    // lock_in() and dict_in() connect directly; the routed rows opt out.
+    auto lock = routed ? actorproc::lock_client<actorproc::from_actor>(actorproc::routed_caller(ctx, {lock_id}))
+                       : actorproc::lock_in(ctx, {lock_id});
+    auto dict = routed ? actorproc::dict_client<actorproc::from_actor>(actorproc::routed_caller(ctx, {dict_id}))
+                       : actorproc::dict_in(ctx, {dict_id});
     auto how = static_cast<mode>(m.getPeer());
     auto t0 = clk::now();
     for (uint64_t i = 0; i < m.getRounds(); ++i) {
@@ -87,6 +92,7 @@ struct incrementer {
     });
   }
   uint64_t lock_id, dict_id;
+  bool routed;
 };
 
 // Two incrementers against a fresh lock and dict; increments/s.
@@ -98,12 +104,8 @@ double two_increment(actorproc::node& node, mode how, bool connected, uint64_t r
   std::vector<actorproc::actor_handle> incs;
   for (int k = 0; k < 2; ++k) {
     actorproc::spawn_options o;
-    o.args = {std::to_string(lock.id()), std::to_string(dict.id())};
+    o.args = {std::to_string(lock.id()), std::to_string(dict.id()), connected ? "direct" : "routed"};
     incs.push_back(must(node.spawn("incrementer", std::move(o)), "incrementer"));
-    if (connected) {
-      must(node.connect(incs.back(), lock), "connect lock");
-      must(node.connect(incs.back(), dict), "connect dict");
-    }
   }
   std::vector<std::promise<uint64_t>> done(2);
   for (int k = 0; k < 2; ++k) {
