@@ -16,7 +16,9 @@
 #include <cstdio>
 #include <functional>
 #include <future>
+#include <optional>
 #include <thread>
+#include <vector>
 
 using namespace actorproc;
 using test_actors::table;
@@ -108,6 +110,74 @@ BOOST_AUTO_TEST_CASE(the_tail_of_a_burst_leaves_without_any_later_call_and_a_lon
   std::this_thread::sleep_for(1ms);  // not a synchronization: only a gap longer than a burst's
   BOOST_REQUIRE(a.send<testing::Seq>([](testing::Seq::Builder b) { b.setN(0); }));
   BOOST_TEST(a.stats().mailbox_bytes == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(sends_from_several_host_threads_each_arrive_in_order_batched_or_not) {
+  node n{table()};
+  auto a = n.spawn("echo").value();
+  constexpr uint64_t threads = 4, each = 20000;
+  std::atomic<uint64_t> refused{0};
+  std::vector<std::thread> senders;
+  for (uint64_t t = 1; t <= threads; ++t) {
+    senders.emplace_back([&, t] {
+      for (uint64_t i = 0; i < each; ++i) {
+        auto sent = a.send<testing::Seq>([&](testing::Seq::Builder b) {
+          b.setN(t << 48 | i);
+          // Now and then a message too large to share a batch: written alone,
+          // after the batch before it.
+          if (i % 997 == 0) b.initPad(2000);
+        });
+        if (!sent) ++refused;
+      }
+    });
+  }
+  for (auto& s : senders) s.join();
+  BOOST_TEST(refused.load() == 0u);
+  auto stats = seq_stats(a);
+  BOOST_TEST(stats.first == threads * each);
+  BOOST_TEST(stats.second == "");
+}
+
+BOOST_AUTO_TEST_CASE(a_fill_may_send_to_the_same_actor_and_a_fill_that_throws_sends_nothing) {
+  node n{table()};
+  auto a = n.spawn("echo").value();
+  uint64_t next = 0;
+  for (int i = 0; i < 3000; ++i) {
+    // In a burst, so the outer message is built in the thread's scratch; the
+    // nested send (there or in its own envelope) is written first.
+    BOOST_REQUIRE(a.send<testing::Seq>([&](testing::Seq::Builder b) {
+      uint64_t first = next++;
+      BOOST_REQUIRE(a.send<testing::Seq>([&](testing::Seq::Builder inner) { inner.setN(first); }));
+      b.setN(next++);
+    }));
+    if (i % 100 == 0) {
+      BOOST_CHECK_THROW(a.send<testing::Seq>([](testing::Seq::Builder) { throw std::runtime_error("fill failed"); }),
+                        std::runtime_error);
+    }
+  }
+  auto stats = seq_stats(a);
+  BOOST_TEST(stats.first == next);
+  BOOST_TEST(stats.second == "");
+}
+
+BOOST_AUTO_TEST_CASE(a_burst_to_an_actor_that_dies_ends_in_actor_down_without_hanging) {
+  node n{table()};
+  auto a = n.spawn("echo").value();
+  auto deadline = std::chrono::steady_clock::now() + patience;
+  std::optional<error> failed;
+  for (uint64_t i = 0; !failed && std::chrono::steady_clock::now() < deadline; ++i) {
+    if (i == 5000) BOOST_REQUIRE(a.kill());
+    // Until the node has seen the death, a send is written and lost with the
+    // process (as in Erlang); then it fails at once.
+    auto sent = a.send<testing::Seq>([&](testing::Seq::Builder b) { b.setN(i); });
+    if (!sent) failed = sent.error();
+  }
+  BOOST_REQUIRE(failed);
+  BOOST_TEST((failed->code == errc::actor_down), to_string(*failed));
+  BOOST_REQUIRE(a.join(patience));
+  auto after = a.send<testing::Seq>([](testing::Seq::Builder b) { b.setN(0); });
+  BOOST_REQUIRE(!after);
+  BOOST_TEST((after.error().code == errc::actor_down));
 }
 
 namespace {

@@ -10,6 +10,7 @@
 #include <actorproc/wire/envelope.hpp>
 #include <actorproc/wire/frame_decoder.hpp>
 #include <actorproc/wire/frame_writer.hpp>
+#include <actorproc/wire/payload_scratch.hpp>
 #include <examples/messages.capnp.h>
 #include <tests/testing.capnp.h>
 
@@ -132,6 +133,53 @@ BOOST_AUTO_TEST_CASE(a_batch_of_one_is_a_plain_user_envelope) {
   batch.close_into(out);
   auto words = frame_written_by(out);
   BOOST_TEST(seq_of(view(words)) == 42u);
+}
+
+// Under backpressure the node counts a batch with its free slots (the frame
+// carries them as zeros) and opens it with no more slots than there is room.
+BOOST_AUTO_TEST_CASE(a_batch_frame_is_never_larger_than_its_reserved_bytes_and_its_list_can_be_capped) {
+  for (std::size_t cap : {std::size_t{1}, std::size_t{100}, SIZE_MAX}) {
+    wire::batch_builder batch;
+    batch.open(9, 0, cap);
+    // At most as many slots as the bytes allow (one at least); 8 by default.
+    BOOST_TEST(!batch.at_capacity());
+    batch.add<demo::Ping>().setSeq(1);
+    BOOST_TEST(batch.at_capacity() == (cap < 2 * wire::batch_builder::slot_bytes));
+    if (batch.accepts(9, 0)) batch.add<demo::Ping>().setSeq(2);
+    BOOST_TEST(batch.size_bytes() <= batch.reserved_bytes());
+    // Its list (the slots the bytes allow) plus the root and the bodies.
+    if (cap != SIZE_MAX) BOOST_TEST(batch.reserved_bytes() <= std::max(cap, wire::batch_builder::slot_bytes) + 150);
+    std::size_t reserved = batch.reserved_bytes();
+    wire::frame_writer out;
+    batch.close_into(out);
+    BOOST_TEST(out.size() <= reserved);
+  }
+}
+
+// The scratch a host thread builds its batched messages in: a lease's
+// builder stays valid while sends nested in its fill take hundreds of slots.
+BOOST_AUTO_TEST_CASE(a_scratch_lease_stays_valid_while_nested_leases_use_up_the_slots) {
+  wire::payload_lease outer;
+  auto ping = outer.init<demo::Ping>();
+  ping.setSeq(7);
+  for (unsigned i = 0; i < 3 * wire::payload_scratch::slots; ++i) {
+    wire::payload_lease nested;
+    nested.init<demo::Ping>().setSeq(i);
+    BOOST_REQUIRE(nested.get().getBody().getAs<demo::Ping>().getSeq() == i);
+  }
+  ping.initPayload(5000);  // a body beyond the first segment, built after the others
+  BOOST_TEST(outer.get().getTypeId() == capnp::typeId<demo::Ping>());
+  BOOST_TEST(outer.get().getBody().getAs<demo::Ping>().getSeq() == 7u);
+  BOOST_TEST(outer.get().getBody().getAs<demo::Ping>().getPayload().size() == 5000u);
+}
+
+BOOST_AUTO_TEST_CASE(scratch_leases_taken_one_after_another_start_empty) {
+  for (unsigned i = 0; i < 2 * wire::payload_scratch::slots + 3; ++i) {
+    wire::payload_lease lease;
+    BOOST_REQUIRE(lease.get().getTypeId() == 0u);
+    BOOST_REQUIRE(lease.get().getBody().isNull());
+    lease.init<demo::Ping>().initPayload(i % 7 == 0 ? 40000 : 8);  // some grow the message
+  }
 }
 
 // Taking a message back (its filling failed, or it is too large) leaves the

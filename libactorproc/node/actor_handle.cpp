@@ -14,6 +14,12 @@ expected<void> actor_handle::post(wire::envelope_builder& out, std::chrono::mill
   return link_->send(out, timeout);
 }
 
+bool actor_handle::bursting() const { return link_->bursting(); }
+
+expected<void> actor_handle::post(schema::Payload::Reader message, std::chrono::milliseconds timeout) const {
+  return link_->send(message, timeout);
+}
+
 expected<void> actor_handle::post_with_fds(wire::envelope_builder& out, std::chrono::milliseconds timeout,
                                            std::vector<unique_fd> fds) const {
   return link_->enqueue(out.message(), timeout, detail::delivery::user, std::move(fds));

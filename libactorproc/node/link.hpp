@@ -161,8 +161,12 @@ struct link {
   // Consecutive host sends, framed into `out` before anything else is
   // appended to it or flushed (link_batching.cpp), so order is kept.
   wire::batch_builder batch;
-  bool flush_scheduled = false;                  // the reactor will write the batch
-  std::chrono::steady_clock::time_point last_send;  // of the last host send
+  // The reactor will write the batch: written under mutex, read without it
+  // by senders as the hint that a burst is on (actor_handle::send builds its
+  // message for the batch then; see bursting()).
+  std::atomic<bool> flush_scheduled{false};
+  std::chrono::steady_clock::time_point batch_due;  // when the open batch must leave
+  std::chrono::steady_clock::time_point last_send;  // of the last host send that read the clock
   bool write_watched = false;
   bool paused = false;  // reading stopped while a parked frame waits
   link_state state = link_state::starting;
@@ -200,7 +204,12 @@ struct link {
   /// `messages`: how many it carries (a batch carries several); `fds`: the
   /// descriptors that came with it, passed on with it.
   void append_locked(kj::ArrayPtr<const capnp::word> frame, std::size_t messages, std::vector<unique_fd> fds = {});
-  bool has_room_locked() const { return out.size() + batch.size_bytes() < mailbox_bytes; }
+  /// While the socket is full (write_watched) the open batch counts with the
+  /// free slots its frame will carry, so that it passes the bound by one
+  /// message at most; otherwise `out` is empty and only what it holds counts.
+  bool has_room_locked() const {
+    return out.size() + (write_watched ? batch.reserved_bytes() : batch.size_bytes()) < mailbox_bytes;
+  }
   /// Frames the open batch of host sends into `out`, and flushes under the
   /// lock; registers for writability when the socket is full.
   void flush_locked();
@@ -208,8 +217,15 @@ struct link {
   /// once when it follows no recent send, else batched with the sends around
   /// it (link_batching.cpp). Waits for room like enqueue().
   expected<void> send(wire::envelope_builder& message, std::chrono::milliseconds timeout);
-  /// For the reactor: writes the batch flush_soon() asked for.
-  void flush_batch();
+  /// send(), for a message built in the thread's payload_scratch.
+  expected<void> send(schema::Payload::Reader message, std::chrono::milliseconds timeout);
+  /// Whether host sends to this actor are being batched now (a hint, read
+  /// without the lock).
+  bool bursting() const { return flush_scheduled.load(std::memory_order_relaxed); }
+  /// For the reactor, once the linger of the batch flush_soon() announced has
+  /// passed: writes the open batch if it is due by `now`; otherwise (the
+  /// sender wrote that batch itself and opened another) the time it is due.
+  std::optional<std::chrono::steady_clock::time_point> flush_batch(std::chrono::steady_clock::time_point now);
 
   /// Sends a request and waits for its answer.
   expected<wire::frame_ptr> call(wire::envelope_builder& out, std::chrono::milliseconds timeout,
@@ -241,6 +257,12 @@ struct link {
   bool dying() const;
 
  private:
+  /// The small one-way `message` joins the open batch, opens one if a burst
+  /// is on, or is written at once (from `built`, its envelope, if there is one).
+  expected<void> batch_or_write(schema::Payload::Reader message, wire::envelope_builder* built,
+                                std::chrono::milliseconds timeout);
+  /// Under the lock: how many bytes of slots a new batch's list may take.
+  std::size_t slot_room_locked() const;
   /// Under the lock: waits up to `timeout` for room for a user message;
   /// mailbox_full if none came, actor_down if `dying` refuses to send.
   expected<void> await_room_locked(std::unique_lock<std::mutex>& lock, std::chrono::milliseconds timeout,

@@ -48,12 +48,13 @@ std::optional<std::chrono::nanoseconds> reactor::flush_lingering() {
   auto now = clock::now();
   std::optional<clock::time_point> next;
   std::erase_if(lingering_, [&](auto& entry) {
-    if (entry.first > now) {
-      next = std::min(next.value_or(entry.first), entry.first);
-      return false;
+    if (entry.first <= now) {
+      auto later = entry.second->flush_batch(now);
+      if (!later) return true;
+      entry.first = *later;  // a batch opened since: it lingers in its turn
     }
-    entry.second->flush_batch();
-    return true;
+    next = std::min(next.value_or(entry.first), entry.first);
+    return false;
   });
   if (!next) return std::nullopt;
   return *next - now;

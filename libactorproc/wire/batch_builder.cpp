@@ -5,13 +5,13 @@
 
 namespace actorproc::wire {
 
-void batch_builder::open(uint64_t to, uint64_t from) {
+void batch_builder::open(uint64_t to, uint64_t from, std::size_t max_bytes) {
   if (!first_segment_) first_segment_.reset(new capnp::word[first_segment_words]());
   message_.emplace(kj::arrayPtr(first_segment_.get(), first_segment_words));
   auto root = message_->initRoot<schema::Envelope>();
   root.setTo(to);
   root.setFrom(from);
-  capacity_ = next_capacity_;
+  capacity_ = static_cast<unsigned>(std::clamp<std::size_t>(max_bytes / slot_bytes, 1, next_capacity_));
   list_ = root.initBatch(capacity_);
   to_ = to;
   from_ = from;
@@ -60,9 +60,16 @@ void batch_builder::drop(unsigned index, bool compact) {
 std::size_t batch_builder::size_bytes() const {
   if (!message_) return 0;
   // The list's unused slots are allocated but will be trimmed: they do not count.
-  constexpr std::size_t slot_words =
-      schema::Payload::_capnpPrivate::dataWordSize + schema::Payload::_capnpPrivate::pointerCount;
-  return (message_->sizeInWords() - (capacity_ - count_) * slot_words) * sizeof(capnp::word);
+  return message_->sizeInWords() * sizeof(capnp::word) - (capacity_ - count_) * slot_bytes;
+}
+
+std::size_t batch_builder::reserved_bytes() const {
+  if (!message_) return 0;
+  // Its segment table: the first segment's count and size, and one size per further segment.
+  std::size_t segments = message_->getSegmentsForOutput().size();
+  // A batch of one closes as a plain user envelope, whose payload is allocated anew.
+  std::size_t anew = count_ == 1 ? slot_bytes : 0;
+  return message_->sizeInWords() * sizeof(capnp::word) + (4 * (segments + 1) + 7) / 8 * 8 + anew;
 }
 
 void batch_builder::close_into(frame_writer& out) {

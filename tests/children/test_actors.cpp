@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -259,13 +260,19 @@ struct echo {
     });
   }
 
-  // Each burst is numbered from 0; within it, every number must follow the last.
+  // Each burst is numbered from 0; within it, every number must follow the
+  // last. Several senders at once name themselves in the top 16 bits (most
+  // tests have one, sender 0), and each keeps its own numbering.
   void on(testing::Seq::Reader m) {
-    uint64_t expected = m.getN() == 0 ? 0 : next_seq;
-    if (m.getN() != expected && seq_error.empty()) {
-      seq_error = "expected " + std::to_string(expected) + ", got " + std::to_string(m.getN());
+    uint64_t sender = m.getN() >> 48;
+    uint64_t n = m.getN() & ((uint64_t{1} << 48) - 1);
+    uint64_t& next = next_seq[sender];
+    uint64_t expected = n == 0 ? 0 : next;
+    if (n != expected && seq_error.empty()) {
+      seq_error = "sender " + std::to_string(sender) + ": expected " + std::to_string(expected) + ", got " +
+                  std::to_string(n);
     }
-    next_seq = m.getN() + 1;
+    next = n + 1;
     ++seqs;
   }
 
@@ -302,7 +309,7 @@ struct echo {
   uint64_t ticks = 0;
   std::string last_down;
   uint64_t seqs = 0;
-  uint64_t next_seq = 0;
+  std::map<uint64_t, uint64_t> next_seq;  // per sender
   std::string seq_error;
   std::vector<std::unique_ptr<char[]>> hoard;  // run_out_of_memory()'s allocations
 };

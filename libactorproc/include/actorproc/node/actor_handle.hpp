@@ -9,7 +9,9 @@
 //   fails with mailbox_full. Messages from one thread arrive in order. Sends
 //   in a burst (each within 50 us of the last) share one batch envelope,
 //   written before anything else goes to that actor, at 16 KiB, or 50 us
-//   later by the reactor; a send after a pause is written at once.
+//   later by the reactor; a send after a pause is written at once. A fill
+//   runs under no lock (in a burst it builds in the thread's scratch,
+//   wire/payload_scratch.hpp): it may send, even to the same actor.
 // - request() blocks; its answer is read by the waiting thread itself when no
 //   other thread reads that actor's socket (one thread hop fewer).
 // - request() answers with the reply, or with an error: timeout, actor_down
@@ -34,6 +36,7 @@
 #include <actorproc/base/unique_fd.hpp>
 #include <actorproc/wire/envelope.hpp>
 #include <actorproc/wire/message.hpp>
+#include <actorproc/wire/payload_scratch.hpp>
 
 #include <sys/types.h>
 
@@ -71,6 +74,12 @@ class actor_handle {
 
   template <class M, class Fill = no_fields>
   expected<void> send(Fill&& fill = {}, std::chrono::milliseconds timeout = default_timeout) const {
+    if (bursting()) {
+      // It will most likely join a batch, which needs its payload only.
+      wire::payload_lease lease;
+      fill(lease.init<M>());
+      return post(lease.get(), timeout);
+    }
     wire::envelope_builder out;
     out.address(id(), 0, 0);
     fill(out.init_user<M>());
@@ -163,7 +172,10 @@ class actor_handle {
   bool dying() const;
 
  private:
+  /// Whether sends to it are being batched now (wire/payload_scratch.hpp).
+  bool bursting() const;
   expected<void> post(wire::envelope_builder& out, std::chrono::milliseconds timeout) const;
+  expected<void> post(schema::Payload::Reader message, std::chrono::milliseconds timeout) const;
   expected<void> post_with_fds(wire::envelope_builder& out, std::chrono::milliseconds timeout,
                                std::vector<unique_fd> fds) const;
   expected<wire::frame_ptr> call(wire::envelope_builder& out, std::chrono::milliseconds timeout,

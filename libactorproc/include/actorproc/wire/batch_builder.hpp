@@ -40,6 +40,10 @@ class batch_builder {
   /// Bounds of the list's capacity: a batch also closes when its list is full.
   static constexpr unsigned min_capacity = 4;
   static constexpr unsigned max_capacity = 1024;
+  /// The bytes of one slot of the list.
+  static constexpr std::size_t slot_bytes =
+      (schema::Payload::_capnpPrivate::dataWordSize + schema::Payload::_capnpPrivate::pointerCount) *
+      sizeof(capnp::word);
 
   batch_builder() = default;
   batch_builder(const batch_builder&) = delete;
@@ -52,8 +56,9 @@ class batch_builder {
     return count_ != 0 && count_ < capacity_ && to_ == to && from_ == from;
   }
 
-  /// Starts a batch to `to`; the batch must be empty.
-  void open(uint64_t to, uint64_t from);
+  /// Starts a batch to `to`; the batch must be empty. Its list gets at most
+  /// room for `max_bytes` of slots (at least one).
+  void open(uint64_t to, uint64_t from, std::size_t max_bytes = SIZE_MAX);
 
   /// Adds a message of type T and returns its builder, valid until the batch
   /// is closed. The batch must be open and accept it.
@@ -79,6 +84,10 @@ class batch_builder {
 
   /// The size of the batch's message so far, in bytes.
   std::size_t size_bytes() const;
+  /// The size of its frame if it were closed now, but counting every slot of
+  /// its list, free ones included: closing trims the list in place, so the
+  /// frame carries the free slots as zeros (at most what this says).
+  std::size_t reserved_bytes() const;
   /// Whether the batch must be closed before another message joins it.
   bool full() const { return at_capacity() || size_bytes() >= close_at_bytes; }
   /// Whether the list has no free slot left.
