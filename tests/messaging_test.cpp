@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -406,15 +407,25 @@ BOOST_AUTO_TEST_CASE(what_a_worker_sent_before_exiting_is_delivered_even_while_h
   auto fast = n.spawn("echo").value();
   // fast exits within its exit-flush bound (1 s), long before slow has had the 1500.
   constexpr uint64_t count = 1500;
-  BOOST_REQUIRE(fast.send<testing::Flood>([&](testing::Flood::Builder b) {
-    b.setTarget(slow.id());
-    b.setCount(count);
-  }));
+  // The Flood's answer is the last thing fast writes before its exit
+  // announcement: it comes only if the node read fast's stream to its end.
+  std::promise<expected<message<testing::Report>>> answered;
+  fast.request_async<testing::Flood, testing::Report>(
+      [&](testing::Flood::Builder b) {
+        b.setTarget(slow.id());
+        b.setCount(count);
+      },
+      [&](expected<message<testing::Report>> r) { answered.set_value(std::move(r)); });
   BOOST_REQUIRE(
       fast.send<testing::Crash>([](testing::Crash::Builder b) { b.setHow(testing::Crash::How::STOP_NORMALLY); }));
   auto left = fast.join(patience);
   BOOST_REQUIRE(left);
   BOOST_TEST(left->is_normal(), to_string(*left));
+  auto report = answered.get_future();
+  BOOST_REQUIRE(report.wait_for(patience) == std::future_status::ready);
+  auto flooded = report.get();
+  BOOST_REQUIRE_MESSAGE(flooded, (flooded ? "" : to_string(flooded.error())));
+  BOOST_TEST(flooded->getReceived() == count);  // all of them sent
   BOOST_TEST(eventually([&] { return ticks_of(slow) == count; }), "slow received " << ticks_of(slow));
 }
 

@@ -79,8 +79,9 @@ class reactor {
   std::optional<std::chrono::nanoseconds> flush_lingering();
   // Wakes the reactor once for `id`, put in `queue`.
   void wake_for(std::vector<uint64_t>& queue, uint64_t id);
-  // Reads what the socket has and routes every complete frame.
-  void read_and_route(link& l);
+  // Reads what the socket has and routes every complete frame; true when the
+  // read brought bytes, so that more may follow.
+  bool read_and_route(link& l);
   void route_buffered(link& l);
   // Routes one frame from `from`; false when `from` had to be parked or failed.
   // `fds`: the frame's descriptors if already claimed (a parked frame), else

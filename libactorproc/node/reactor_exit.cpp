@@ -15,6 +15,9 @@ namespace {
 
 // How many exit reasons of dead actors are remembered.
 constexpr std::size_t graveyard_size = 4096;
+// Reads of an exited actor's socket before its exit is finished anyway. Its
+// socket buffer holds at most a few MiB, and reads grow to 64 KiB and more.
+constexpr int max_reads_at_exit = 4096;
 
 }  // namespace
 
@@ -53,11 +56,19 @@ void reactor::on_exit(const std::shared_ptr<link>& l) {
     link& l;
     ~reading_done() { l.end_reactor_read(); }
   } done{*l};
-  // Whatever it sent before dying (its exit announcement above all) is read first.
-  for (int reads = 0; l->socket_open && !l->parked && reads < 1024; ++reads) {
-    std::size_t before = l->in.buffered_bytes();
-    read_and_route(*l);
-    if (l->socket_open && l->in.buffered_bytes() == before) break;
+  // Whatever it sent before dying (its exit announcement above all) is read
+  // first, to the end of its stream: a read that brought bytes may have left
+  // exactly as many buffered as before (it completed one frame and began the
+  // next), so only a read that found nothing means the end. A frame that must
+  // wait for room ends the loop too: resume() comes back here.
+  for (int reads = 0; l->socket_open && !l->parked && read_and_route(*l); ++reads) {
+    if (reads == max_reads_at_exit) {
+      // Only a process that shares its socket (a grandchild that inherited it)
+      // can keep writing after the actor's exit; it does not hold the reactor.
+      hooks_.log("actor '" + l->name + "' (id " + std::to_string(l->id) +
+                 "): its socket still had data after its exit; the rest is dropped");
+      break;
+    }
   }
   if (!l->reaped) {
     l->reaped = process::try_reap(l->pidfd.get());

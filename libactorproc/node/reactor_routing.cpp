@@ -16,31 +16,33 @@ bool drained_enough(const link& l) { return l.out.size() <= l.mailbox_bytes / 2;
 
 }  // namespace
 
-void reactor::read_and_route(link& l) {
+bool reactor::read_and_route(link& l) {
   // Frames a host thread read and left (link_reading.cpp) go first; and only
   // a stream with no complete frame left that ends counts as truncated.
   route_buffered(l);
-  if (!l.socket_open || l.parked) return;
+  if (!l.socket_open || l.parked) return false;
   wire::read_status status;
   try {
     status = l.in.read_from(l.socket.get());
   } catch (const wire::protocol_error& e) {
     protocol_failure(l, e.what());
-    return;
+    return false;
   }
   route_buffered(l);
   switch (status) {
     case wire::read_status::data:
+      return true;
     case wire::read_status::would_block:
-      return;
+      return false;
     case wire::read_status::truncated:
       protocol_failure(l, "the stream ended in the middle of a frame");
-      return;
+      return false;
     case wire::read_status::end_of_stream:
     case wire::read_status::failed:
       stop_reading(l);  // its pidfd tells when it has exited
-      return;
+      return false;
   }
+  return false;
 }
 
 void reactor::route_buffered(link& l) {
