@@ -15,6 +15,12 @@ function(actorproc_component name)
   set_target_properties(${target} PROPERTIES
     EXPORT_NAME ${name}
     POSITION_INDEPENDENT_CODE ON)
+  if(ACTORPROC_UNITY_BUILD)
+    # One batch per component (see ACTORPROC_UNITY_BUILD): the files of one
+    # layer share their anonymous namespace, so two of them must not define
+    # the same internal name.
+    set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 0)
+  endif()
   target_include_directories(${target} PUBLIC
     $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/libactorproc/include>
     $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)

@@ -8,7 +8,7 @@
 set -euo pipefail
 
 packages=(g++ cmake ninja-build pkgconf libcaf-dev libcapnp-dev capnproto libboost-test-dev
-          libbenchmark-dev libssl-dev clang-14 libclang-rt-14-dev)
+          libbenchmark-dev libssl-dev clang-14 libclang-rt-14-dev lld)
 case "${1:-}" in
   "") ;;
   bench)

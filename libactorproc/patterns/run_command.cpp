@@ -25,7 +25,8 @@ namespace {
 namespace pd = process::detail;
 using clock = std::chrono::steady_clock;
 
-constexpr std::size_t read_chunk = 64 * 1024;
+// Bytes read from a child's output pipe at a time.
+constexpr std::size_t output_chunk = 64 * 1024;
 
 // One output pipe and where its bytes go.
 struct sink {
@@ -77,7 +78,7 @@ expected<command_result> run_command(const std::vector<std::string>& argv, const
     port.watch(s.fd->get(), POLLIN, [&](short) {
       // Read at most one byte beyond the bound: enough to know it was passed.
       std::size_t used = result.out.size() + result.err.size();
-      std::size_t room = std::min(read_chunk, options.max_output - used + 1);
+      std::size_t room = std::min(output_chunk, options.max_output - used + 1);
       std::size_t before = s.text->size();
       s.text->resize(before + room);
       ssize_t r = ::read(s.fd->get(), s.text->data() + before, room);
