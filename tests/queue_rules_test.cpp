@@ -120,3 +120,26 @@ BOOST_AUTO_TEST_CASE(a_plain_batch_is_dropped_whole_and_a_joinable_one_waits_for
   f.mark_handed(99);
   BOOST_TEST(f.size() == 1u);
 }
+
+BOOST_AUTO_TEST_CASE(a_run_of_acknowledgements_settles_its_unsettled_items_across_batches_and_counts_them) {
+  fetched f;
+  f.add(1, {7, 1}, items({"a", "b", "c"}));
+  f.add(4, {7, 1}, items({"d", "e"}));  // the same client's next batch: numbers go on
+  f.add(8, {7, 1}, items({"h", "i"}));  // 6 and 7 went to another client, settled since
+  BOOST_TEST(f.settle(2) == 1u);
+  // 2..4: one settled already, two now, across the first two batches.
+  BOOST_TEST(f.settle(2, 3) == 2u);
+  BOOST_TEST(f.size() == 4u);
+  BOOST_TEST(f.unsettled_of([](auto) { return true; }) == (std::vector<uint64_t>{1, 5, 8, 9}),
+             boost::test_tools::per_element());
+  // Across the gap of numbers nobody here holds, into the last batch.
+  BOOST_TEST(f.settle(5, 4) == 2u);
+  BOOST_TEST(f.unsettled_of([](auto) { return true; }) == (std::vector<uint64_t>{1, 9}),
+             boost::test_tools::per_element());
+  BOOST_TEST(f.settle(10, 5) == 0u);  // past the end
+  BOOST_TEST(f.settle(0, 2) == 1u);   // below the first: only 1 is known
+  BOOST_TEST(f.settle(9, 1) == 1u);
+  BOOST_TEST(f.size() == 0u);
+  BOOST_TEST(f.unsettled_of([](auto) { return true; }).empty());
+  BOOST_TEST(f.oldest_handed([](auto) { return true; }) == 0u);
+}

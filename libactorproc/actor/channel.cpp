@@ -297,6 +297,15 @@ expected<wire::batch_builder*> channel_set::open_batch(uint64_t to, uint64_t fro
   return &ch.batch;
 }
 
+wire::batch_builder* channel_set::unsent_batch(uint64_t to, uint64_t from) {
+  channel& ch = (batching_ != nullptr && batching_->batch.holds(to, from)) ? *batching_ : route(to);
+  if (!ch.batch.holds(to, from)) return nullptr;
+  // A routed send waits for the direct channels' output first (open_batch's
+  // fence): while some is pending, the caller sends, and so waits.
+  if (ch.peer == 0 && channels_.size() > 1 && direct_pending()) return nullptr;
+  return &ch.batch;
+}
+
 expected<void> channel_set::added_to_batch(wire::batch_builder& batch, unsigned index, bool nested) {
   std::size_t bytes = batch.size_bytes();
   // The most a segment table can take (wire::limits::max_segments segments).

@@ -163,6 +163,9 @@ class channel_set {
 
   /// The open batch of one-way messages from `from` to `to` (context::open_batch).
   expected<wire::batch_builder*> open_batch(uint64_t to, uint64_t from, std::chrono::milliseconds timeout);
+  /// The open batch from `from` to `to` that holds messages, if a message may
+  /// join it without a fence (context::unsent_batch); null otherwise.
+  wire::batch_builder* unsent_batch(uint64_t to, uint64_t from);
   /// The message at `index` of `batch` is complete (context::added_to_batch).
   expected<void> added_to_batch(wire::batch_builder& batch, unsigned index, bool nested);
 

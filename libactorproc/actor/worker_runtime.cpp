@@ -102,7 +102,7 @@ class worker_runtime final : public context, channel_failures {
   expected<wire::batch_builder*> open_batch(actor_ref to, std::chrono::milliseconds timeout) override {
     return channels_.open_batch(to.id, id(), timeout);
   }
-
+  wire::batch_builder* unsent_batch(actor_ref to) override { return channels_.unsent_batch(to.id, id()); }
   expected<void> added_to_batch(wire::batch_builder& batch, unsigned index, bool nested) override {
     return channels_.added_to_batch(batch, index, nested);
   }

@@ -140,14 +140,19 @@ void queue_actor::on(schema::QueueTaskDone::Reader m, context& ctx) {
   if (ticket == 0) {  // the client has none of its own: its process's oldest, from a client that let go
     ticket = fetched_.oldest_handed([&](const client_key& owner) { return owner.first == sender; });
   }
-  if (ticket == 0 || !fetched_.settle(ticket)) {
+  // A one-way notice acknowledges a run of tickets (its client's task_done()
+  // calls before it left); a request, one.
+  std::size_t count = ticket == 0 ? 1 : std::max<uint32_t>(1, m.getCount());
+  std::size_t settled = ticket == 0 ? 0 : fetched_.settle(ticket, count);
+  if (settled > 0) acknowledged(settled, ctx);
+  if (settled < count) {
     const char* why = m.getTicket() != 0 ? "task_done(): no unacknowledged item has this ticket"
                                          : "task_done() called more times than items were taken";
     if (ctx.is_request()) return refuse(ctx, errc::invalid_argument, why);
-    std::fprintf(stderr, "actorproc.queue: %s (from actor %llu)\n", why, static_cast<unsigned long long>(sender));
+    std::fprintf(stderr, "actorproc.queue: %s (%zu of %zu, from actor %llu)\n", why, count - settled, count,
+                 static_cast<unsigned long long>(sender));
     return;
   }
-  acknowledged(ctx);
   if (ctx.is_request()) ctx.reply<schema::QueueOk>();
 }
 
@@ -226,6 +231,11 @@ void queue_actor::give(const client_key& key, const deferred_reply& to, std::siz
   next_seq_ += n;
   std::vector<stored_item> given;
   given.reserve(n);
+  // Its list and items in one segment: a consumer reads each item behind a far
+  // pointer otherwise (a segment lookup under a lock, per item).
+  constexpr std::size_t entry_words =
+      schema::QueueEntry::_capnpPrivate::dataWordSize + schema::QueueEntry::_capnpPrivate::pointerCount;
+  std::size_t expected_words = words + n * entry_words + 16;
   ctx.reply_to<schema::QueueBatch>(to, [&](schema::QueueBatch::Builder b) {
     auto list = b.initItems(static_cast<unsigned>(n));
     for (unsigned i = 0; i < n; ++i) {
@@ -236,7 +246,7 @@ void queue_actor::give(const client_key& key, const deferred_reply& to, std::siz
       given.push_back(std::move(item));
       items_.pop_front();
     }
-  });
+  }, expected_words);
   fetched_.add(c.batch, key, std::move(given));
 }
 
@@ -260,9 +270,10 @@ void queue_actor::give_back(const std::vector<uint64_t>& seqs) {
   }
 }
 
-// An item was acknowledged: the joiners are answered once none is left.
-void queue_actor::acknowledged(context& ctx) {
-  if (--unfinished_ > 0) return;
+// `count` items were acknowledged: the joiners are answered once none is left.
+void queue_actor::acknowledged(std::size_t count, context& ctx) {
+  unfinished_ -= std::min(count, unfinished_);
+  if (unfinished_ > 0) return;
   for (auto& j : joiners_) ctx.reply_to<schema::QueueOk>(j);
   joiners_.clear();
 }

@@ -94,7 +94,7 @@ class queue_actor {
   void give(const client_key& key, const deferred_reply& to, std::size_t count, context& ctx);
   void settle(client& c);
   void give_back(const std::vector<uint64_t>& seqs);
-  void acknowledged(context& ctx);
+  void acknowledged(std::size_t count, context& ctx);
   void serve_reserves(context& ctx);
   void serve_getters(context& ctx);
   void serve_later(context& ctx);

@@ -43,8 +43,10 @@ struct QueueEntry {
 struct QueueBatch { items @0 :List(QueueEntry); }
 
 # Acknowledges `ticket`: one-way when the client handed that ticket out itself,
-# else a request answered with QueueOk or invalid_argument.
-struct QueueTaskDone { client @0 :UInt64; ticket @1 :UInt64; }
+# else a request answered with QueueOk or invalid_argument. A one-way notice
+# acknowledges `count` consecutive tickets from `ticket` on: a client's run of
+# task_done() calls before the notice leaves is one message (queue.hpp).
+struct QueueTaskDone { client @0 :UInt64; ticket @1 :UInt64; count @2 :UInt32 = 1; }
 
 # One-way, from a client going away: its `credits` unused credits, and the last
 # `unused` items of its batch that it never handed out (back to the front).

@@ -44,6 +44,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -108,6 +109,21 @@ class context {
     return added_to_batch(batch, index, filling_ == &batch);
   }
 
+  /// The last one-way message this actor sent to `to`, if it is an M that has
+  /// not left yet and that nothing sent to `to` has followed (the last of the
+  /// open batch): changing it is as good as having sent it so, in the same
+  /// place in the order of everything this actor sends. So a sender coalesces
+  /// a run of small notices into one (a queue client's task_done() counts).
+  /// nullopt otherwise: it has left (the actor waited, or the batch filled),
+  /// another message followed it, a routed one waits for this actor's direct
+  /// channels to drain first (causal order), or a fill function is running.
+  template <class M>
+  std::optional<typename M::Builder> unsent_last(actor_ref to) {
+    wire::batch_builder* batch = filling_ == nullptr ? unsent_batch(to) : nullptr;
+    if (batch == nullptr) return std::nullopt;
+    return batch->template last<M>();
+  }
+
   template <class M, class R, class Fill = no_fields>
   expected<message<R>> request(actor_ref to, Fill&& fill = {}, std::chrono::milliseconds timeout = default_timeout) {
     return request_with_fds<M, R>(to, {}, std::forward<Fill>(fill), timeout);
@@ -161,9 +177,12 @@ class context {
     replied_ = true;
     return {current_sender_, current_correlation_, current_channel_};
   }
+  /// `expected_words`, if known, is about the size of the answer: a large one
+  /// is then built in one piece, which its receiver reads faster.
   template <class R, class Fill = no_fields>
-  void reply_to(const deferred_reply& pending, Fill&& fill = {}) {
+  void reply_to(const deferred_reply& pending, Fill&& fill = {}, std::size_t expected_words = 0) {
     wire::envelope_builder out;
+    if (expected_words != 0) out.expect_words(expected_words);
     fill(out.init_response<R>());
     out.address(pending.to, id_, pending.correlation);
     answer(pending, out);
@@ -241,6 +260,9 @@ class context {
   /// too_large if it cannot fit in a frame, else closes the batch if it is full
   /// (unless `nested`: another message of the batch is still being filled).
   virtual expected<void> added_to_batch(wire::batch_builder& batch, unsigned index, bool nested) = 0;
+  /// The open batch of one-way messages to `to`, if one holds any and a
+  /// message may still join it without waiting (unsent_last); never opens one.
+  virtual wire::batch_builder* unsent_batch(actor_ref to) = 0;
   virtual expected<wire::frame_ptr> call(actor_ref to, wire::envelope_builder& out, std::chrono::milliseconds timeout,
                                          std::vector<unique_fd> fds) = 0;
   /// Sends a one-way message with descriptors, unbatched.

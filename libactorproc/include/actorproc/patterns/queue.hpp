@@ -29,7 +29,10 @@
 //   its recent pace (so a slow consumer fetches one item at a time and never
 //   sits on work others could do), at most `prefetch` items and 256 KiB, and
 //   never more than a fair share of what is queued while other getters wait.
-// - task_done() is one-way.
+// - task_done() is one-way. In an actor, consecutive task_done() calls whose
+//   notice has not left yet (the actor has not waited since) add to that
+//   notice's count instead of sending one each (context::unsent_last): the
+//   queue settles the run at once, in the same place among the actor's sends.
 // The sizes adapt per client (detail::batch_sizer); options fix them.
 //
 // Semantics (Python's, where they are sound):
@@ -63,7 +66,8 @@
 // - every item handed out carries a ticket; task_done() acknowledges the
 //   client's oldest unacknowledged item (or a given ticket); after that client
 //   is gone, its process's oldest. Calling it more often than items were taken
-//   fails with invalid_argument, as Python's ValueError.
+//   fails with invalid_argument, as Python's ValueError, at once: the client
+//   knows which tickets it handed out, and asks the queue about any other.
 // - join() waits until every item put has been acknowledged.
 // - Delivery is at least once: when a consumer dies before task_done(), the
 //   items it held go back to the front of the queue for the next get(), so
@@ -182,6 +186,17 @@ expected<void> post(const from_actor& caller, Fill&& fill, std::chrono::millisec
   return caller.ctx.send<M>(caller.to, std::forward<Fill>(fill), timeout);
 }
 
+/// The last one-way M to the queue if it has not left yet (context::unsent_last);
+/// the node's sends are never amended.
+template <class M>
+std::optional<typename M::Builder> unsent_last(const actor_handle&) {
+  return std::nullopt;
+}
+template <class M>
+std::optional<typename M::Builder> unsent_last(const from_actor& caller) {
+  return caller.ctx.unsent_last<M>(caller.to);
+}
+
 }  // namespace detail
 
 /// The queue's operations for a Caller (actor_handle in the node, from_actor in
@@ -240,6 +255,15 @@ class queue_client {
           default_timeout));
     }
     uint64_t acknowledged = *mine;
+    // The next ticket after the run the last notice acknowledges, that notice
+    // not yet sent: one more in its count, no message of its own.
+    if (auto last = detail::unsent_last<schema::QueueTaskDone>(caller_);
+        last && last->getClient() == id_ && last->getCount() < UINT32_MAX &&
+        last->getTicket() + last->getCount() == acknowledged) {
+      last->setCount(last->getCount() + 1);
+      tickets_.erase(mine);
+      return {};
+    }
     auto sent = detail::post<schema::QueueTaskDone>(
         caller_,
         [&](schema::QueueTaskDone::Builder b) {

@@ -55,6 +55,8 @@ class batch_builder {
   bool accepts(uint64_t to, uint64_t from) const {
     return count_ != 0 && count_ < capacity_ && to_ == to && from_ == from;
   }
+  /// Whether the batch holds messages to `to` from `from` (full or not).
+  bool holds(uint64_t to, uint64_t from) const { return count_ != 0 && to_ == to && from_ == from; }
 
   /// Starts a batch to `to`; the batch must be empty. Its list gets at most
   /// room for `max_bytes` of slots (at least one).
@@ -74,6 +76,16 @@ class batch_builder {
     auto payload = list_[count_++];
     payload.setTypeId(type_id);
     payload.getBody().set(body);
+  }
+  /// The builder of the last message added, if it is a T (else nullopt),
+  /// valid until the batch is closed. Nothing follows that message in the
+  /// batch, so changing it is as good as having added it so.
+  template <class T>
+  std::optional<typename T::Builder> last() {
+    if (count_ == 0) return std::nullopt;
+    auto payload = list_[count_ - 1];
+    if (payload.getTypeId() != capnp::typeId<T>()) return std::nullopt;
+    return payload.getBody().template getAs<T>();
   }
   /// Takes back the message added at `index` (its filling failed, or it is
   /// too large). With `compact`, the other messages are copied into a fresh

@@ -77,6 +77,8 @@ class envelope_builder {
   envelope_builder& operator=(const envelope_builder&) = delete;
   schema::Envelope::Builder envelope() { return root_; }
   capnp::MessageBuilder& message() { return message_; }
+  /// The message will take about `words` (segment_arena::expect).
+  void expect_words(std::size_t words) { message_.expect(words); }
 
   void address(uint64_t to, uint64_t from, uint64_t correlation) {
     root_.setTo(to);

@@ -20,6 +20,7 @@
 
 #include <capnp/message.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdlib>
 #include <memory>
@@ -39,6 +40,10 @@ class segment_arena final : public capnp::MessageBuilder {
   segment_arena& operator=(const segment_arena&) = delete;
 
   kj::ArrayPtr<capnp::word> allocateSegment(unsigned minimum_words) override;
+  /// The message will take about `words`: the next segment allocated is at
+  /// least that large, so that what follows lands beside it, not behind far
+  /// pointers (each costs its reader a segment lookup under a lock).
+  void expect(std::size_t words) { next_words_ = std::max(next_words_, words); }
 
   struct free_words {
     void operator()(capnp::word* p) const { std::free(p); }

@@ -7,6 +7,7 @@
 // left. Pure bookkeeping, unit-tested in tests/queue_rules_test.cpp.
 
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <iterator>
 #include <map>
@@ -40,8 +41,29 @@ class fetched_items {
       batches_.erase(it);
     }
   }
-  /// Settles item `seq` (acknowledged); false if no unsettled item has it.
-  bool settle(uint64_t seq) { return take(seq).has_value(); }
+  /// Settles items first, first + 1, ... (`count` of them: acknowledged);
+  /// returns how many were unsettled (the others are unknown, or settled
+  /// already). A settled item is kept until its whole batch is settled.
+  std::size_t settle(uint64_t first, std::size_t count = 1) {
+    std::size_t settled = 0;
+    uint64_t seq = first, end = first + count;
+    auto it = batches_.upper_bound(seq);
+    if (it != batches_.begin()) --it;  // the batch that may hold `seq`
+    while (seq < end && it != batches_.end()) {
+      if (it->first > seq) seq = it->first;  // numbers between batches are nobody's
+      batch& b = it->second;
+      for (uint64_t stop = std::min<uint64_t>(end, it->first + b.items.size()); seq < stop; ++seq) {
+        std::size_t i = seq - it->first;
+        if (!b.open_items[i]) continue;
+        b.open_items[i] = false;
+        --b.open;
+        ++settled;
+      }
+      it = b.open == 0 ? batches_.erase(it) : std::next(it);
+    }
+    size_ -= settled;
+    return settled;
+  }
   /// Takes item `seq` out (to give it back to the queue); nullopt if unknown or settled.
   std::optional<Item> take(uint64_t seq) {
     auto it = batches_.upper_bound(seq);
