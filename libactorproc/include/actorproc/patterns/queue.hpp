@@ -33,6 +33,9 @@
 //   notice has not left yet (the actor has not waited since) add to that
 //   notice's count instead of sending one each (context::unsent_last): the
 //   queue settles the run at once, in the same place among the actor's sends.
+//   Like any one-way message, the notice leaves when the actor next waits
+//   (its next get(), the end of its handler), so join() and status() see a
+//   run of acknowledgements then.
 // The sizes adapt per client (detail::batch_sizer); options fix them.
 //
 // Semantics (Python's, where they are sound):
@@ -261,7 +264,7 @@ class queue_client {
         last && last->getClient() == id_ && last->getCount() < UINT32_MAX &&
         last->getTicket() + last->getCount() == acknowledged) {
       last->setCount(last->getCount() + 1);
-      tickets_.erase(mine);
+      forget(mine);
       return {};
     }
     auto sent = detail::post<schema::QueueTaskDone>(
@@ -271,7 +274,7 @@ class queue_client {
           b.setTicket(acknowledged);
         },
         default_timeout);
-    if (sent) tickets_.erase(mine);
+    if (sent) forget(mine);
     return sent;
   }
   expected<void> join(std::chrono::milliseconds timeout = default_timeout) {
@@ -359,6 +362,15 @@ class queue_client {
     if (entry.getTicket() != 0) tickets_.push_back(entry.getTicket());
     ++next_;
     return queue_item<T>(batch_, entry);
+  }
+
+  // An acknowledged ticket: usually the oldest.
+  void forget(std::deque<uint64_t>::iterator ticket) {
+    if (ticket == tickets_.begin()) {
+      tickets_.pop_front();
+    } else {
+      tickets_.erase(ticket);
+    }
   }
 
   // Gives back what this client holds: unused credits, and the items of its
